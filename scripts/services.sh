@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Make sure the peers the tests use are here and running: the command-line tools
+# (sslscan, openssl, nft, iptables-restore) and the PostgreSQL and MariaDB servers on
+# 127.0.0.1:5432 and :3306. Safe to run again; it only acts on what is missing.
+set -euo pipefail
+
+need_apt=()
+command -v sslscan >/dev/null || need_apt+=(sslscan)
+command -v openssl >/dev/null || need_apt+=(openssl)
+command -v nft >/dev/null || need_apt+=(nftables)
+command -v iptables-restore >/dev/null || need_apt+=(iptables)
+command -v pg_isready >/dev/null || need_apt+=(postgresql)
+command -v mysqladmin >/dev/null || need_apt+=(mariadb-server)
+if ((${#need_apt[@]})); then
+  echo "services: installing ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+wait_for() {  # wait_for NAME COMMAND...: up to 60 s
+  local name=$1; shift
+  for _ in $(seq 60); do
+    if "$@" >/dev/null 2>&1; then echo "services: $name is up"; return 0; fi
+    sleep 1
+  done
+  echo "services: $name did not come up within 60 s" >&2
+  return 1
+}
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  echo "services: starting PostgreSQL"
+  for version in $(ls /etc/postgresql); do
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  done
+fi
+wait_for PostgreSQL pg_isready -q -h 127.0.0.1 -p 5432
+
+if ! mysqladmin -h 127.0.0.1 -u root ping >/dev/null 2>&1; then
+  echo "services: starting MariaDB"
+  mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld 2>/dev/null || true
+  start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd
+fi
+wait_for MariaDB mysqladmin -h 127.0.0.1 -u root ping

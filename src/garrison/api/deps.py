@@ -1,0 +1,71 @@
+"""Who is calling: credentials from the X-SMS-API-KEY header, a Bearer token or the
+console session cookie, checked on every request except health."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from garrison.auth import Capability, Principal
+from garrison.errors import Forbidden, Unauthorized
+from garrison.services import Services
+
+API_KEY_HEADER = "X-SMS-API-KEY"
+SESSION_COOKIE = "garrison_session"
+
+api_key_header = APIKeyHeader(
+    name=API_KEY_HEADER, auto_error=False, description="An API key, as the SMS Web services take it"
+)
+bearer = HTTPBearer(auto_error=False, description="An API key as a Bearer token")
+session_cookie = APIKeyCookie(
+    name=SESSION_COOKIE, auto_error=False, description="The console session"
+)
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def current_principal(
+    request: Request,
+    api_key: Annotated[str | None, Depends(api_key_header)],
+    token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    session: Annotated[str | None, Depends(session_cookie)],
+) -> Principal:
+    svc = services(request)
+    address = client_address(request)
+    try:
+        if api_key:
+            principal = svc.auth.authenticate_api_key(api_key, address)
+        elif token is not None:
+            principal = svc.auth.authenticate_api_key(token.credentials, address)
+        elif session:
+            principal = svc.auth.authenticate_session(session, address)
+        else:
+            raise Unauthorized(f"authentication required: send an {API_KEY_HEADER} header")
+    except Unauthorized as exc:
+        svc.metrics.auth_failures.labels(reason=str(exc).split(":")[0][:40]).inc()
+        raise
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(capability: Capability) -> Callable[[Principal], Principal]:
+    """A dependency that lets through only callers whose role has ``capability``."""
+
+    def check(principal: CurrentPrincipal) -> Principal:
+        if not principal.can(capability):
+            raise Forbidden(f"role {principal.role} may not do this (needs {capability})")
+        return principal
+
+    return check

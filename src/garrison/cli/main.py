@@ -1,0 +1,75 @@
+"""The `garrison` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from garrison import __version__
+from garrison.cli import api_keys, audit, config, init, ports, serve, users
+from garrison.cli.context import CliOptions, console, err_console
+from garrison.config import ConfigError
+from garrison.errors import GarrisonError
+from garrison.server.https import ListenerError
+from garrison.store import StoreError
+from garrison.tls import TlsError
+
+app = typer.Typer(
+    name="garrison",
+    help="Garrison: a Security Management System for fleets of network IPS devices.\n\n"
+    "Start with `garrison init`, then `garrison serve`. Every command has --help.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+# Errors a user can act on: one red line and exit 1, never a traceback.
+USER_ERRORS = (ConfigError, StoreError, TlsError, ListenerError, GarrisonError)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None,
+        envvar="GARRISON_DATA_DIR",
+        show_envvar=True,
+        help="Data directory (database, certificates, config). Default: /var/lib/garrison "
+        "as root, else ~/.local/share/garrison.",
+    ),
+    config: Path | None = typer.Option(
+        None,
+        envvar="GARRISON_CONFIG",
+        show_envvar=True,
+        help="Config file. Default: garrison.toml in the data directory.",
+    ),
+) -> None:
+    ctx.obj = CliOptions(data_dir=data_dir, config=config)
+
+
+@app.command()
+def version() -> None:
+    """Print Garrison's version."""
+    console.print(f"garrison {__version__}")
+
+
+app.command("init")(init.init)
+app.command("serve")(serve.serve)
+app.command("audit")(audit.audit)
+app.add_typer(users.app, name="users")
+app.add_typer(api_keys.app, name="api-keys")
+app.add_typer(ports.app, name="ports")
+app.add_typer(config.app, name="config")
+
+
+def main() -> None:
+    try:
+        app()
+    except USER_ERRORS as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,276 @@
+"""Garrison's settings: a TOML file, then ``GARRISON_*`` environment variables on top.
+
+The file lives at ``<data_dir>/garrison.toml`` unless ``GARRISON_CONFIG`` or ``--config``
+names another. An environment variable ``GARRISON_<SECTION>_<KEY>`` overrides
+``[section] key`` (``GARRISON_TLS_PROFILE=legacy``, ``GARRISON_PORTS_CLIENT_API=19033``);
+``GARRISON_DATA_DIR`` and ``GARRISON_CONFIG`` pick the files themselves.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from garrison import ports
+
+CONFIG_FILE_NAME = "garrison.toml"
+ENV_PREFIX = "GARRISON_"
+# Unprivileged processes bind a port below 1024 at this offset (443 -> 10443).
+UNPRIVILEGED_OFFSET = 10000
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key and what is allowed."""
+
+
+class LowPorts(StrEnum):
+    """What to do with a port below 1024."""
+
+    AUTO = "auto"  # bind it when root, else shift it by UNPRIVILEGED_OFFSET
+    SHIFT = "shift"  # always shift it
+    BIND = "bind"  # always bind it as is
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSettings(_Section):
+    host: str = Field("0.0.0.0", description="address every listener binds")
+    low_ports: LowPorts = LowPorts.AUTO
+    shutdown_grace_seconds: float = Field(10.0, gt=0, le=600)
+
+
+class DatabaseSettings(_Section):
+    url: str = Field("", description="SQLAlchemy URL; empty means SQLite in the data directory")
+    echo: bool = False
+
+
+class TlsSettings(_Section):
+    profile: Literal["modern", "legacy", "fips"] = "modern"
+    certificate: str = Field("", description="PEM certificate; empty means <data_dir>/tls/")
+    key: str = Field("", description="PEM private key; empty means <data_dir>/tls/")
+
+
+class AuthSettings(_Section):
+    max_failed_logins: int = Field(5, ge=1, le=100)
+    lockout_minutes: int = Field(15, ge=1, le=24 * 60)
+    session_hours: int = Field(12, ge=1, le=24 * 30)
+    fips_mode: bool = False
+
+
+class LogSettings(_Section):
+    format: Literal["text", "json"] = "text"
+    level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class Settings(_Section):
+    """Everything Garrison reads at start-up. Build it with :func:`load_settings`."""
+
+    data_dir: Path
+    config_file: Path | None = None
+    server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    tls: TlsSettings = TlsSettings()
+    auth: AuthSettings = AuthSettings()
+    log: LogSettings = LogSettings()
+    ports: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("ports")
+    @classmethod
+    def _known_ports(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, port in value.items():
+            try:
+                ports.get(key)
+            except KeyError as exc:
+                raise ValueError(exc.args[0]) from None
+            if not 0 <= port <= 65535:
+                raise ValueError(f"port for {key!r} must be 0..65535, got {port}")
+        return value
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{self.data_dir / 'garrison.db'}"
+
+    @property
+    def certificate_path(self) -> Path:
+        return Path(self.tls.certificate) if self.tls.certificate else self.tls_dir / "server.crt"
+
+    @property
+    def key_path(self) -> Path:
+        return Path(self.tls.key) if self.tls.key else self.tls_dir / "server.key"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.data_dir / "tls"
+
+    def shifts_low_ports(self) -> bool:
+        if self.server.low_ports is LowPorts.AUTO:
+            return os.geteuid() != 0
+        return self.server.low_ports is LowPorts.SHIFT
+
+    def port(self, key: str) -> int:
+        """The port the service ``key`` of the catalog listens on, after overrides.
+
+        An override in ``[ports]`` is used as is; a catalog default below 1024 moves up by
+        10000 when low ports are shifted. Port 0 means "any free port" (tests use it).
+        """
+        if key in self.ports:
+            return self.ports[key]
+        default = ports.get(key).port
+        if default < 1024 and self.shifts_low_ports():
+            return default + UNPRIVILEGED_OFFSET
+        return default
+
+
+def default_data_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/garrison")
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "garrison"
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """``GARRISON_TLS_PROFILE=legacy`` -> ``{"tls": {"profile": "legacy"}}``."""
+    sections = {
+        name: field.annotation
+        for name, field in Settings.model_fields.items()
+        if name not in ("data_dir", "config_file")
+    }
+    out: dict[str, dict[str, str]] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name in ("GARRISON_DATA_DIR", "GARRISON_CONFIG"):
+            continue
+        rest = name[len(ENV_PREFIX) :].lower()
+        section = next((s for s in sections if rest.startswith(s + "_")), None)
+        if section is None:
+            raise ConfigError(
+                f"environment variable {name}: unknown section; "
+                f"use GARRISON_<SECTION>_<KEY> with SECTION one of {', '.join(sections)}"
+            )
+        key = rest[len(section) + 1 :]
+        if section == "ports":
+            key = key.replace("_", "-")
+        out.setdefault(section, {})[key] = value
+    return out
+
+
+def _merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: dict[str, Any]) -> str:
+    key = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif (error["type"] == "enum" and "expected" in error.get("ctx", {})) or error[
+        "type"
+    ] == "literal_error":
+        message = f"must be {error['ctx']['expected']}"
+    got = error.get("input")
+    if error["type"] != "extra_forbidden" and not isinstance(got, dict):
+        message += f" (got {got!r})"
+    return f"{key}: {message}"
+
+
+def load_settings(
+    data_dir: Path | str | None = None,
+    config_file: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the config file and the environment; raise ConfigError on anything wrong.
+
+    ``overrides`` (a nested mapping like the TOML file) wins over both; the CLI and the
+    tests use it.
+    """
+    env = os.environ if environ is None else environ
+    chosen_dir = data_dir or env.get("GARRISON_DATA_DIR")
+    data = Path(chosen_dir or default_data_dir()).expanduser()
+    explicit = config_file or env.get("GARRISON_CONFIG")
+    path = Path(explicit).expanduser() if explicit else data / CONFIG_FILE_NAME
+    raw: dict[str, Any] = {}
+    if path.exists():
+        raw = _read_toml(path)
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found")
+    merged = _merge(raw, _env_overrides(env))
+    merged = _merge(merged, overrides or {})
+    # The data directory named on the command line or in the environment beats the file's.
+    if chosen_dir or "data_dir" not in merged:
+        merged["data_dir"] = data
+    merged["config_file"] = path if path.exists() else None
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        where = str(path) if path.exists() else "settings"
+        problems = "; ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{where}: {problems}") from None
+
+
+def render_default_config(settings: Settings) -> str:
+    """The commented config file ``garrison init`` writes."""
+    return f"""\
+# Garrison configuration. Every key can also be set in the environment as
+# GARRISON_<SECTION>_<KEY>, e.g. GARRISON_TLS_PROFILE=legacy. See docs/configuration.md.
+
+[server]
+# Address every listener binds.
+host = "{settings.server.host}"
+# Ports below 1024: "auto" moves them up by 10000 (443 -> 10443) unless running as root,
+# "shift" always does, "bind" never does.
+low_ports = "{settings.server.low_ports}"
+
+[database]
+# Empty: SQLite in the data directory. Or postgresql+psycopg://user@host/db,
+# mysql+pymysql://user:password@host/db (MariaDB).
+url = "{settings.database.url}"
+
+[tls]
+# modern | legacy | fips (see docs/tls.md)
+profile = "{settings.tls.profile}"
+# Empty: tls/server.crt and tls/server.key in the data directory.
+certificate = "{settings.tls.certificate}"
+key = "{settings.tls.key}"
+
+[auth]
+# A user is locked for lockout_minutes after this many failed logins in a row.
+max_failed_logins = {settings.auth.max_failed_logins}
+lockout_minutes = {settings.auth.lockout_minutes}
+session_hours = {settings.auth.session_hours}
+# FIPS mode: PBKDF2-SHA256 password hashes instead of argon2id.
+fips_mode = {str(settings.auth.fips_mode).lower()}
+
+[log]
+# text | json
+format = "{settings.log.format}"
+level = "{settings.log.level}"
+
+[ports]
+# Per-service overrides by catalog key (see `garrison ports --listening`), e.g.
+# https = 8443
+# client-api = 19033
+"""

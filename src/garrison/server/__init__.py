@@ -1,0 +1,1 @@
+"""Components, their composition and lifecycle: what `garrison serve` runs."""

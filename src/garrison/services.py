@@ -1,0 +1,32 @@
+"""The services one Garrison process runs, built once from the settings and shared by the
+API, the CLI and every component."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from garrison.auth import AuthService
+from garrison.config import Settings
+from garrison.metrics import Metrics
+from garrison.store import Store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    store: Store
+    auth: AuthService
+    metrics: Metrics
+
+    @classmethod
+    def open(cls, settings: Settings) -> Services:
+        store = Store(settings.database_url, echo=settings.database.echo)
+        return cls(
+            settings=settings,
+            store=store,
+            auth=AuthService(store, settings.auth),
+            metrics=Metrics(),
+        )
+
+    def close(self) -> None:
+        self.store.close()
