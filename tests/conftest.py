@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from tests.support import RunningServer, make_settings, start_server
 
 from garrison.config import Settings
 from garrison.store import Store, upgrade
+from tests.support import RunningServer, make_settings, start_server
 
 # The servers this kind of machine runs; .ci/run starts them when they are down.
 SERVER_URLS = {

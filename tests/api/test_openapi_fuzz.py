@@ -11,9 +11,9 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from tests.support import RunningServer, make_settings, start_server
 
 from garrison.auth import Principal
+from tests.support import RunningServer, make_settings, start_server
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from tests.support import ADMIN_PASSWORD, RunningServer
 
 PASSWORD = "operator passphrase 1"

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support import RunningServer
 from typer.testing import CliRunner, Result
 
 from garrison.cli.ports import app
 from garrison.config import ConfigError
 from garrison.ports.catalog import CATALOG, Table
+from tests.support import RunningServer
 
 TCP_LISTENERS = ("ssh-cli", "client-api", "client-backup", "https", "restore", "provision")
 

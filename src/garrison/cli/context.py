@@ -10,13 +10,15 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import OperationalError
 
 from garrison.config import Settings, load_settings
 from garrison.services import Services
 from garrison.store import current_revision, head_revision
 
 console = Console()
-err_console = Console(stderr=True)
+# Error lines are never wrapped: scripts and logs read them whole.
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass
@@ -42,7 +44,11 @@ def open_services(config: Settings) -> Iterator[Services]:
     """Services over an initialised data directory; says what to run when it is not."""
     svc = Services.open(config)
     try:
-        if current_revision(svc.store.engine) != head_revision():
+        try:
+            revision = current_revision(svc.store.engine)
+        except OperationalError:
+            revision = None
+        if revision != head_revision():
             err_console.print(
                 f"[red]error:[/] the database {svc.store.safe_url} is not initialised or is "
                 "out of date; run [bold]garrison init[/] first"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
@@ -64,6 +65,9 @@ app.add_typer(config.app, name="config")
 
 
 def main() -> None:
+    # The data directory holds password hashes and keys: nothing Garrison writes is
+    # world-readable.
+    os.umask(0o027)
     try:
         app()
     except USER_ERRORS as exc:

@@ -28,7 +28,8 @@ def serve(
     config = settings(ctx, **overrides)
     logs.configure(config.log.format, config.log.level)
     if config.shifts_low_ports():
-        log.info("not running as root: ports below 1024 move up by 10000 (443 -> 10443)")
+        why = "low_ports = shift" if config.server.low_ports == "shift" else "not running as root"
+        log.info("%s: ports below 1024 move up by 10000 (443 -> 10443)", why)
     with open_services(config) as svc:
         try:
             import uvloop
