@@ -88,4 +88,5 @@ def start_server(settings: Settings) -> Iterator[RunningServer]:
     finally:
         loop.call_soon_threadsafe(stop.set)
         thread.join(30)
+        loop.close()
         services.close()

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from garrison import __version__
-from garrison.cli import api_keys, audit, config, init, ports, serve, users
+from garrison.cli import api_keys, audit, config, init, ports, remote, serve, users
 from garrison.cli.context import CliOptions, console, err_console
 from garrison.config import ConfigError
 from garrison.errors import GarrisonError
@@ -58,6 +58,7 @@ def version() -> None:
 app.command("init")(init.init)
 app.command("serve")(serve.serve)
 app.command("audit")(audit.audit)
+app.command("api")(remote.api)
 app.add_typer(users.app, name="users")
 app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(ports.app, name="ports")

@@ -25,6 +25,12 @@ ENV_PREFIX = "GARRISON_"
 UNPRIVILEGED_OFFSET = 10000
 
 
+# Variables that pick files or serve the remote command line, not [section] keys.
+NOT_SETTINGS = frozenset(
+    {"GARRISON_DATA_DIR", "GARRISON_CONFIG", "GARRISON_URL", "GARRISON_API_KEY"}
+)
+
+
 class ConfigError(Exception):
     """A setting is missing or wrong; the message names the key and what is allowed."""
 
@@ -155,7 +161,9 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, dict[str, str]]:
     }
     out: dict[str, dict[str, str]] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in ("GARRISON_DATA_DIR", "GARRISON_CONFIG"):
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS:
+            continue
+        if name.startswith("GARRISON_TEST_"):  # the test suite's own knobs
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)

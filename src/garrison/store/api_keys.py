@@ -8,20 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from garrison.store.models import ApiKey
-from garrison.store.records import ApiKeyRecord
+from garrison.store.records import ApiKeyRecord, record_of
 
 
 def _record(row: ApiKey) -> ApiKeyRecord:
-    return ApiKeyRecord(
-        id=row.id,
-        user_id=row.user_id,
-        name=row.name,
-        prefix=row.prefix,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        last_used_at=row.last_used_at,
-        revoked_at=row.revoked_at,
-    )
+    return record_of(ApiKeyRecord, row)
 
 
 class ApiKeys:

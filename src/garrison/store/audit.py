@@ -8,20 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from garrison.store.models import AuditEntry
-from garrison.store.records import AuditRecord
+from garrison.store.records import AuditRecord, record_of
 
 
 def _record(row: AuditEntry) -> AuditRecord:
-    return AuditRecord(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        target=row.target,
-        outcome=row.outcome,
-        client_address=row.client_address,
-        detail=row.detail,
-    )
+    return record_of(AuditRecord, row)
 
 
 class AuditLog:

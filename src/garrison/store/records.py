@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any, TypeVar
+
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +57,8 @@ class AuditRecord:
     outcome: str
     client_address: str
     detail: str
+
+
+def record_of(kind: type[R], row: Any) -> R:
+    """The record of type ``kind`` holding the same-named attributes of an ORM ``row``."""
+    return kind(**{f.name: getattr(row, f.name) for f in fields(kind)})  # type: ignore[arg-type]

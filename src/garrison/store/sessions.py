@@ -8,18 +8,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from garrison.store.models import ConsoleSession
-from garrison.store.records import SessionRecord
+from garrison.store.records import SessionRecord, record_of
 
 
 def _record(row: ConsoleSession) -> SessionRecord:
-    return SessionRecord(
-        id=row.id,
-        user_id=row.user_id,
-        client_address=row.client_address,
-        created_at=row.created_at,
-        expires_at=row.expires_at,
-        revoked_at=row.revoked_at,
-    )
+    return record_of(SessionRecord, row)
 
 
 class ConsoleSessions:

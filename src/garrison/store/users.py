@@ -9,24 +9,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from garrison.store.models import User
-from garrison.store.records import UserRecord
+from garrison.store.records import UserRecord, record_of
 
 
 def _record(row: User) -> UserRecord:
-    return UserRecord(
-        id=row.id,
-        username=row.username,
-        display_name=row.display_name,
-        email=row.email,
-        role=row.role,
-        password_hash=row.password_hash,
-        active=row.active,
-        failed_logins=row.failed_logins,
-        locked_until=row.locked_until,
-        last_login_at=row.last_login_at,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return record_of(UserRecord, row)
 
 
 class Users:

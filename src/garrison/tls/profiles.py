@@ -342,7 +342,8 @@ class _OpenSSL:
     @staticmethod
     @cache
     def _lib() -> ctypes.CDLL | None:
-        if sys.implementation.name != "cpython":
+        # Only where the object layout above is known; elsewhere fall back safely.
+        if sys.implementation.name != "cpython" or not (3, 11) <= sys.version_info[:2] <= (3, 14):
             return None
         try:
             import _ssl
