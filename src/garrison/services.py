@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from garrison.auth import AuthService
 from garrison.config import Settings
+from garrison.events import EventBus
 from garrison.metrics import Metrics
 from garrison.store import Store
 
@@ -17,6 +18,7 @@ class Services:
     store: Store
     auth: AuthService
     metrics: Metrics
+    bus: EventBus
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -26,6 +28,7 @@ class Services:
             store=store,
             auth=AuthService(store, settings.auth),
             metrics=Metrics(),
+            bus=EventBus(),
         )
 
     def close(self) -> None:

@@ -16,7 +16,16 @@ from garrison.config import ConfigError
 from garrison.ports.catalog import CATALOG, Table
 from tests.support import RunningServer
 
-TCP_LISTENERS = ("ssh-cli", "client-api", "client-backup", "https", "restore", "provision")
+TCP_LISTENERS = (
+    "ssh-cli",
+    "client-api",
+    "client-backup",
+    "https",
+    "restore",
+    "provision",
+    "syslog-tcp",
+    "syslog-tls",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -168,7 +177,7 @@ def test_check_reports_open_and_closed(listening_port: int, closed_ports: list[i
     states = {r["key"]: r["state"] for r in json.loads(result.stdout)}
     assert states == {key: "open" if key == "https" else "closed" for key in TCP_LISTENERS}
     text = run(*args).stdout
-    assert "127.0.0.1: 1 of 6 TCP services answered" in text
+    assert "127.0.0.1: 1 of 8 TCP services answered" in text
     assert "TLS handshake timed out" in text  # it answers TCP but speaks no TLS
 
 
@@ -176,7 +185,7 @@ def test_check_fails_when_nothing_answers(closed_ports: list[int]) -> None:
     ports = dict(zip(TCP_LISTENERS, closed_ports, strict=True))
     result = run(*check_args(ports, "--timeout", "0.5"))
     assert result.exit_code == 1
-    assert "0 of 6 TCP services answered" in result.stdout
+    assert "0 of 8 TCP services answered" in result.stdout
 
 
 def test_check_against_a_running_garrison(server: RunningServer, closed_ports: list[int]) -> None:

@@ -195,6 +195,8 @@ def test_targets_are_the_tcp_listeners_at_the_ports_given() -> None:
         "https": Handshake.TLS,
         "restore": Handshake.TLS,
         "provision": Handshake.TLS,
+        "syslog-tcp": Handshake.NONE,
+        "syslog-tls": Handshake.TLS,
     }
     assert next(t.port for t in targets if t.key == "https") == 8443
 

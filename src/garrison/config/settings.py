@@ -71,6 +71,57 @@ class AuthSettings(_Section):
     fips_mode: bool = False
 
 
+class EventSettings(_Section):
+    """The event store: batched writes and retention."""
+
+    writer_batch: int = Field(5000, ge=1, le=100_000, description="rows per transaction, at most")
+    writer_max_wait_ms: int = Field(200, ge=1, le=10_000)
+    queue_capacity: int = Field(1_000_000, ge=1000, le=50_000_000)
+    retention_days: int = Field(90, ge=0, description="0 keeps events forever")
+    retention_rows: int = Field(10_000_000, ge=0, description="0 means no cap")
+
+
+class SnmpV3User(_Section):
+    name: str = Field(min_length=1, max_length=32)
+    auth_protocol: Literal["SHA", "SHA-224", "SHA-256", "SHA-384", "SHA-512", "MD5"] = "SHA-256"
+    auth_key: str = Field(min_length=8)
+    priv_protocol: Literal["AES", "AES-192", "AES-256", "DES"] = "AES"
+    priv_key: str = Field(min_length=8)
+
+
+class SnmpTrapSettings(_Section):
+    """The trap receiver on UDP 8162 and 8163."""
+
+    enabled: bool = True
+    communities: list[str] = Field(default_factory=lambda: ["public"])
+    v3_users: list[SnmpV3User] = Field(default_factory=list)
+    accept_unknown_sources: bool = Field(
+        False, description="take traps from addresses that are not in the inventory"
+    )
+
+
+class SyslogSettings(_Section):
+    """The syslog receiver (off unless enabled)."""
+
+    enabled: bool = False
+    udp: bool = True
+    tcp: bool = True
+    tls: bool = True
+    accept_unknown_sources: bool = False
+    max_message_bytes: int = Field(65_535, ge=480, le=1_048_576)
+
+
+class PollerSettings(_Section):
+    """SNMP health polling of the inventory."""
+
+    enabled: bool = True
+    interval_seconds: float = Field(60.0, ge=1, le=86_400)
+    timeout_seconds: float = Field(2.0, gt=0, le=60)
+    retries: int = Field(1, ge=0, le=10)
+    concurrency: int = Field(64, ge=1, le=1024)
+    history_days: int = Field(30, ge=1, le=3650)
+
+
 class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -86,6 +137,10 @@ class Settings(_Section):
     tls: TlsSettings = TlsSettings()
     auth: AuthSettings = AuthSettings()
     log: LogSettings = LogSettings()
+    events: EventSettings = EventSettings()
+    snmp_trap: SnmpTrapSettings = SnmpTrapSettings()
+    syslog: SyslogSettings = SyslogSettings()
+    poller: PollerSettings = PollerSettings()
     ports: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("ports")

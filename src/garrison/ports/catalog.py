@@ -36,6 +36,8 @@ class Table(StrEnum):
     OPTIONAL = "optional"
     SERVER = "server"
     CRYPTO = "crypto"
+    # Not in the SMS reference: services Garrison adds (its syslog receiver).
+    GARRISON = "garrison"
 
 
 # The reference files "SMS Server Ports" under its "Optional Ports" heading; both tables are
@@ -429,6 +431,26 @@ _SERVER = (
     ),
 )  # fmt: skip
 
+# Garrison's own additions. Real TippingPoint devices can send their events as CEF
+# syslog, which the SMS itself does not take in; Garrison does, on the standard ports.
+_GARRISON = (
+    PortEntry(
+        "syslog-udp", 514, "udp", "Syslog", "IPS", "SMS Server",
+        "Device events as syslog (RFC 3164/5424, TippingPoint CEF) over UDP",
+        Table.GARRISON, listener=True, inbound=SMS, outbound=IPS,
+    ),
+    PortEntry(
+        "syslog-tcp", 514, "tcp", "Syslog", "IPS", "SMS Server",
+        "Device events as syslog over TCP (octet counting or newline framing)",
+        Table.GARRISON, listener=True, inbound=SMS, outbound=IPS,
+    ),
+    PortEntry(
+        "syslog-tls", 6514, "tcp", "Syslog over TLS", "IPS", "SMS Server",
+        "Device events as syslog over TLS (RFC 5425)",
+        Table.GARRISON, listener=True, inbound=SMS, outbound=IPS,
+    ),
+)  # fmt: skip
+
 CATALOG: tuple[PortEntry, ...] = (
     *_CLIENT,
     *_DEVICE_MANAGEMENT,
@@ -440,6 +462,7 @@ CATALOG: tuple[PortEntry, ...] = (
     *_TRHA,
     *_OPTIONAL,
     *_SERVER,
+    *_GARRISON,
 )
 
 _LEGACY_TLS = ("TLSv1.0", "TLSv1.1", "TLSv1.2")
@@ -521,6 +544,9 @@ def cipher_policy(key: str) -> CipherPolicy | None:
 
 
 def speaks_tls(entry: PortEntry) -> bool:
-    """True for services that talk TLS: HTTPS ones and those of a TLS encryption row."""
+    """True for services that talk TLS: HTTPS ones, "... over TLS" ones, and those of a TLS
+    encryption row."""
     policy = cipher_policy(entry.key)
-    return entry.service == "HTTPS" if policy is None else policy.tls
+    if policy is None:
+        return entry.service == "HTTPS" or entry.service.endswith("over TLS")
+    return policy.tls

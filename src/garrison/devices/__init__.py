@@ -1,0 +1,1 @@
+"""Devices: the inventory, groups, SNMP health polling and the device management client."""
