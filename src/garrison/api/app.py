@@ -77,8 +77,12 @@ def create_app(svc: Services, *, listener: str = "https") -> FastAPI:
     app.state.services = svc
     errors.install(app)
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (system, users, api_keys, audit, session):
-        v1.include_router(module.router)
+    # One line a resource.
+    v1.include_router(system.router)
+    v1.include_router(users.router)
+    v1.include_router(api_keys.router)
+    v1.include_router(audit.router)
+    v1.include_router(session.router)
     app.include_router(v1)
 
     @app.get(

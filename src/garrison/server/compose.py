@@ -14,16 +14,23 @@ API_LISTENERS = ("https", "client-api")
 
 
 def build_components(svc: Services) -> list[Component]:
+    """In start order: consumers of the bus first (so nothing published is missed), then
+    the collectors that publish, then the HTTPS listeners. They stop in reverse order."""
     settings = svc.settings
+    components: list[Component] = []
+    # Consumers of the bus.
+    # Collectors and pollers.
+    # HTTPS listeners.
     context = server_context(settings.tls.profile, settings.certificate_path, settings.key_path)
-    return [
-        HttpsListener(
-            key,
-            create_app(svc, listener=key),
-            settings.server.host,
-            settings.port(key),
-            context,
-            grace_seconds=settings.server.shutdown_grace_seconds,
+    for key in API_LISTENERS:
+        components.append(
+            HttpsListener(
+                key,
+                create_app(svc, listener=key),
+                settings.server.host,
+                settings.port(key),
+                context,
+                grace_seconds=settings.server.shutdown_grace_seconds,
+            )
         )
-        for key in API_LISTENERS
-    ]
+    return components
