@@ -40,12 +40,6 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
-        self.tls_handshake_failures = Counter(
-            "garrison_tls_handshake_failures_total",
-            "TLS handshakes that failed",
-            ["listener"],
-            registry=self.registry,
-        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from garrison.tls import certificate_info, ensure_self_signed
+
 GARRISON = [sys.executable, "-m", "garrison"]
 
 
@@ -126,3 +128,24 @@ def test_every_command_has_help(tmp_path: Path, command: list[str]) -> None:
     result = garrison(tmp_path, *command, "--help")
     assert result.returncode == 0
     assert "Usage:" in result.stdout
+
+
+def test_init_imports_a_certificate_instead_of_making_one(tmp_path: Path) -> None:
+    ours = tmp_path / "site.crt"
+    ensure_self_signed(ours, tmp_path / "site.key", hostnames=["sms.example.net"], ips=[])
+    password = tmp_path / "pw"
+    password.write_text("first superuser passphrase\n")
+    result = garrison(
+        tmp_path / "d",
+        "init",
+        "--password-file",
+        str(password),
+        "--certificate",
+        str(ours),
+        "--key",
+        str(tmp_path / "site.key"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "imported certificate" in result.stdout
+    installed = certificate_info(tmp_path / "d" / "tls" / "server.crt")
+    assert "sms.example.net" in installed.dns_names
