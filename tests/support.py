@@ -14,6 +14,7 @@ import httpx
 from garrison.auth import Principal, Role
 from garrison.bootstrap import initialize
 from garrison.config import Settings, load_settings
+from garrison.ports import listeners
 from garrison.server.compose import build_components
 from garrison.server.runner import start_all, stop_all
 from garrison.services import Services
@@ -23,7 +24,8 @@ ADMIN_PASSWORD = "correct horse battery staple"
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     base: dict[str, object] = {
-        "ports": {"https": 0, "client-api": 0},
+        # Every listener on a free port, so test servers never collide.
+        "ports": {entry.key: 0 for entry in listeners()},
         "server": {"host": "127.0.0.1", "shutdown_grace_seconds": 3},
     }
     for key, value in overrides.items():
@@ -82,7 +84,8 @@ def start_server(settings: Settings) -> Iterator[RunningServer]:
     try:
         yield RunningServer(
             services=services,
-            ports={c.name: c.port for c in components},  # type: ignore[attr-defined]
+            # Listeners have a port; bus consumers such as the event writer do not.
+            ports={c.name: c.port for c in components if isinstance(getattr(c, "port", None), int)},
             api_key=key.secret,
         )
     finally:

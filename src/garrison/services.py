@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 from garrison.auth import AuthService
 from garrison.config import Settings
+from garrison.devices.service import DeviceService
 from garrison.events import EventBus
+from garrison.events.service import EventService
 from garrison.metrics import Metrics
 from garrison.store import Store
 
@@ -19,16 +21,21 @@ class Services:
     auth: AuthService
     metrics: Metrics
     bus: EventBus
+    events: EventService
+    devices: DeviceService
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
         store = Store(settings.database_url, echo=settings.database.echo)
+        bus = EventBus()
         return cls(
             settings=settings,
             store=store,
             auth=AuthService(store, settings.auth),
             metrics=Metrics(),
-            bus=EventBus(),
+            bus=bus,
+            events=EventService(store, bus),
+            devices=DeviceService(store),
         )
 
     def close(self) -> None:

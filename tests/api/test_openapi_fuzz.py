@@ -18,7 +18,10 @@ from tests.support import RunningServer, make_settings, start_server
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    yield from start_server(make_settings(tmp_path_factory.mktemp("fuzz") / "data"))
+    # No poller: the fuzzer may register devices at any address, and Garrison must never
+    # send traffic off this host in a test.
+    settings = make_settings(tmp_path_factory.mktemp("fuzz") / "data", poller={"enabled": False})
+    yield from start_server(settings)
 
 
 def test_no_server_errors_and_answers_match_the_schema(live: RunningServer) -> None:
@@ -27,7 +30,12 @@ def test_no_server_errors_and_answers_match_the_schema(live: RunningServer) -> N
     session = requests.Session()
     # Verify against the server's own self-signed certificate (its SANs name 127.0.0.1).
     ca = str(live.services.settings.certificate_path)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # "Poll now" would send SNMP to whatever address the fuzzer gave a device.
+    operations = [
+        op
+        for op in (result.ok() for result in schema.get_all_operations())
+        if not op.path.endswith("/poll")
+    ]
     assert len(operations) >= 12  # every route of the spec is exercised
 
     for operation in operations:

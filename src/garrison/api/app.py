@@ -11,7 +11,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from garrison import __version__
 from garrison.api import errors
 from garrison.api.deps import require, services
-from garrison.api.routes import api_keys, audit, error_responses, session, system, users
+from garrison.api.routes import (
+    api_keys,
+    audit,
+    devices,
+    error_responses,
+    events,
+    session,
+    system,
+    users,
+)
 from garrison.auth import Capability
 from garrison.services import Services
 
@@ -83,6 +92,8 @@ def create_app(svc: Services, *, listener: str = "https") -> FastAPI:
     v1.include_router(api_keys.router)
     v1.include_router(audit.router)
     v1.include_router(session.router)
+    v1.include_router(events.router)
+    v1.include_router(devices.router)
     app.include_router(v1)
 
     @app.get(

@@ -6,6 +6,7 @@ import getpass
 from dataclasses import dataclass
 
 from garrison.auth.roles import Capability, Role, has
+from garrison.errors import Forbidden
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +20,11 @@ class Principal:
 
     def can(self, capability: Capability) -> bool:
         return has(self.role, capability)
+
+    def require(self, capability: Capability) -> None:
+        """Raise Forbidden unless this principal's role has ``capability``."""
+        if not self.can(capability):
+            raise Forbidden(f"role {self.role} may not do this (needs {capability})")
 
     @classmethod
     def local_cli(cls) -> Principal:

@@ -21,6 +21,8 @@ class Capability(StrEnum):
     WEB_SERVICES = "web-services"  # the SMS's "access Web services" capability
     DEVICES_READ = "devices.read"
     DEVICES_WRITE = "devices.write"
+    EVENTS_READ = "events.read"  # query, export and stream stored events
+    EVENTS_INGEST = "events.ingest"  # push events over HTTPS, as a device does
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -32,6 +34,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.WEB_SERVICES,
             Capability.DEVICES_READ,
             Capability.DEVICES_WRITE,
+            Capability.EVENTS_READ,
+            Capability.EVENTS_INGEST,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -40,6 +44,7 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.AUDIT_READ,
             Capability.METRICS_READ,
             Capability.DEVICES_READ,
+            Capability.EVENTS_READ,
         }
     ),
 }

@@ -9,13 +9,13 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from garrison.auth import passwords
+from garrison.auth.audit import audited
 from garrison.auth.principal import Principal
 from garrison.auth.roles import Capability, Role, may_manage
 from garrison.config.settings import AuthSettings
@@ -59,20 +59,10 @@ class AuthService:
 
     # -- plumbing -----------------------------------------------------------------------
 
-    @contextmanager
     def _change(
         self, actor: Principal, action: str, target: str, **detail: Any
-    ) -> Iterator[Transaction]:
-        """A transaction that records ``action`` in the audit log when it commits."""
-        with self.store.transaction() as tx:
-            yield tx
-            tx.audit.add(
-                actor=actor.username,
-                action=action,
-                target=target,
-                client_address=actor.client_address,
-                detail=json.dumps(detail, default=str) if detail else "",
-            )
+    ) -> AbstractContextManager[Transaction]:
+        return audited(self.store, actor, action, target, **detail)
 
     def _audit_failure(
         self, actor: str, action: str, target: str, client_address: str, reason: str
@@ -86,11 +76,6 @@ class AuthService:
                 client_address=client_address,
                 detail=json.dumps({"reason": reason}),
             )
-
-    @staticmethod
-    def _require(actor: Principal, capability: Capability) -> None:
-        if not actor.can(capability):
-            raise Forbidden(f"role {actor.role} may not do this (needs {capability})")
 
     def _user(self, tx: Transaction, user_id: int) -> UserRecord:
         user = tx.users.get(user_id)
@@ -133,13 +118,13 @@ class AuthService:
     def list_users(
         self, actor: Principal, *, offset: int = 0, limit: int = 100
     ) -> list[UserRecord]:
-        self._require(actor, Capability.USERS_READ)
+        actor.require(Capability.USERS_READ)
         with self.store.transaction() as tx:
             return tx.users.list(offset=offset, limit=limit)
 
     def get_user(self, actor: Principal, user_id: int) -> UserRecord:
         if actor.user_id != user_id:
-            self._require(actor, Capability.USERS_READ)
+            actor.require(Capability.USERS_READ)
         with self.store.transaction() as tx:
             return self._user(tx, user_id)
 
@@ -190,7 +175,7 @@ class AuthService:
             return updated
 
     def unlock_user(self, actor: Principal, user_id: int) -> UserRecord:
-        self._require(actor, Capability.USERS_WRITE)
+        actor.require(Capability.USERS_WRITE)
         with self.store.transaction() as tx:
             user = self._user(tx, user_id)
         if not may_manage(actor.role, user.role):
@@ -300,7 +285,7 @@ class AuthService:
         self, actor: Principal, *, user_id: int, name: str, expires_at: datetime | None = None
     ) -> NewApiKey:
         if actor.user_id != user_id:
-            self._require(actor, Capability.API_KEYS_ANY)
+            actor.require(Capability.API_KEYS_ANY)
         if not 1 <= len(name) <= 128:
             raise Invalid("key name must be 1-128 characters")
         if expires_at is not None and expires_at <= utcnow():
@@ -322,7 +307,7 @@ class AuthService:
 
     def list_api_keys(self, actor: Principal, user_id: int | None = None) -> list[ApiKeyRecord]:
         if user_id is None or user_id != actor.user_id:
-            self._require(actor, Capability.API_KEYS_ANY)
+            actor.require(Capability.API_KEYS_ANY)
         with self.store.transaction() as tx:
             return tx.api_keys.for_user(user_id)
 
@@ -333,7 +318,7 @@ class AuthService:
                 raise NotFound(f"no API key with id {key_id}")
             owner = self._user(tx, key.user_id)
         if actor.user_id != key.user_id:
-            self._require(actor, Capability.API_KEYS_ANY)
+            actor.require(Capability.API_KEYS_ANY)
             if not may_manage(actor.role, owner.role):
                 raise Forbidden(f"role {actor.role} may not revoke keys of a {owner.role}")
         with self._change(actor, "api-key.revoke", f"user:{owner.username}", key=key.prefix) as tx:
@@ -404,7 +389,7 @@ class AuthService:
         limit: int = 100,
     ) -> list[AuditRecord]:
         """The audit log, newest first; ``actor`` filters by who acted."""
-        self._require(reader, Capability.AUDIT_READ)
+        reader.require(Capability.AUDIT_READ)
         with self.store.transaction() as tx:
             return tx.audit.query(
                 actor=actor, action=action, since=since, until=until, offset=offset, limit=limit

@@ -8,11 +8,11 @@ from pathlib import Path
 import typer
 
 from garrison import __version__
-from garrison.cli import api_keys, audit, config, init, ports, remote, serve, users
+from garrison.cli import api_keys, audit, config, devices, events, init, ports, remote, serve, users
 from garrison.cli.context import CliOptions, console, err_console
 from garrison.config import ConfigError
 from garrison.errors import GarrisonError
-from garrison.server.https import ListenerError
+from garrison.server.sockets import ListenerError
 from garrison.store import StoreError
 from garrison.tls import TlsError
 
@@ -63,6 +63,8 @@ app.add_typer(users.app, name="users")
 app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(ports.app, name="ports")
 app.add_typer(config.app, name="config")
+app.add_typer(devices.app, name="devices")
+app.add_typer(events.app, name="events")
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ names another. An environment variable ``GARRISON_<SECTION>_<KEY>`` overrides
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -79,6 +80,18 @@ class EventSettings(_Section):
     queue_capacity: int = Field(1_000_000, ge=1000, le=50_000_000)
     retention_days: int = Field(90, ge=0, description="0 keeps events forever")
     retention_rows: int = Field(10_000_000, ge=0, description="0 means no cap")
+    retention_interval_seconds: int = Field(
+        300, ge=1, le=24 * 3600, description="how often the retention policy runs"
+    )
+    retention_chunk: int = Field(
+        10_000, ge=100, le=1_000_000, description="rows deleted per transaction"
+    )
+    writer_drain_seconds: float = Field(
+        30.0, gt=0, le=3600, description="on stop, how long to keep retrying unwritten events"
+    )
+    stream_capacity: int = Field(
+        1000, ge=10, le=100_000, description="events a live-stream client may lag behind"
+    )
 
 
 class SnmpV3User(_Section):
@@ -87,6 +100,11 @@ class SnmpV3User(_Section):
     auth_key: str = Field(min_length=8)
     priv_protocol: Literal["AES", "AES-192", "AES-256", "DES"] = "AES"
     priv_key: str = Field(min_length=8)
+    engine_id: str = Field(
+        "",
+        pattern=r"^$|^(0x)?([0-9a-fA-F]{2}){5,32}$",
+        description="the sender's snmpEngineID in hex; empty takes the user from any engine",
+    )
 
 
 class SnmpTrapSettings(_Section):
@@ -98,6 +116,8 @@ class SnmpTrapSettings(_Section):
     accept_unknown_sources: bool = Field(
         False, description="take traps from addresses that are not in the inventory"
     )
+    max_datagram_bytes: int = Field(16_384, ge=484, le=65_507)
+    receive_buffer_bytes: int = Field(8_388_608, ge=65_536, le=268_435_456)
 
 
 class SyslogSettings(_Section):
@@ -109,6 +129,10 @@ class SyslogSettings(_Section):
     tls: bool = True
     accept_unknown_sources: bool = False
     max_message_bytes: int = Field(65_535, ge=480, le=1_048_576)
+    idle_timeout_seconds: float = Field(
+        300.0, gt=0, le=86_400, description="close a TCP/TLS connection silent this long"
+    )
+    max_connections: int = Field(1000, ge=1, le=100_000, description="TCP and TLS, each")
 
 
 class PollerSettings(_Section):
@@ -120,6 +144,15 @@ class PollerSettings(_Section):
     retries: int = Field(1, ge=0, le=10)
     concurrency: int = Field(64, ge=1, le=1024)
     history_days: int = Field(30, ge=1, le=3650)
+    cpu_degraded_percent: float = Field(
+        90.0, ge=0, le=100, description="average CPU load at or above this: degraded"
+    )
+    memory_degraded_percent: float = Field(
+        90.0, ge=0, le=100, description="physical memory in use at or above this: degraded"
+    )
+    degrade_on_link_down: bool = Field(
+        True, description="an administratively up interface without link: degraded"
+    )
 
 
 class LogSettings(_Section):
@@ -331,6 +364,42 @@ fips_mode = {str(settings.auth.fips_mode).lower()}
 # text | json
 format = "{settings.log.format}"
 level = "{settings.log.level}"
+
+[events]
+# Rows per transaction at most, and how long the writer waits to fill one.
+writer_batch = {settings.events.writer_batch}
+writer_max_wait_ms = {settings.events.writer_max_wait_ms}
+# Retention: events older than this many days, and beyond this many rows, are deleted
+# (0 turns either off).
+retention_days = {settings.events.retention_days}
+retention_rows = {settings.events.retention_rows}
+
+[snmp_trap]
+# The trap receiver on UDP 8162 and 8163 (see docs/snmp-traps.md).
+enabled = {str(settings.snmp_trap.enabled).lower()}
+communities = {json.dumps(settings.snmp_trap.communities)}
+# Traps from addresses that are not in the device inventory are dropped unless this is on.
+accept_unknown_sources = {str(settings.snmp_trap.accept_unknown_sources).lower()}
+# SNMPv3 users, one table each:
+# [[snmp_trap.v3_users]]
+# name = "ips"
+# auth_protocol = "SHA-256"
+# auth_key = "..."
+# priv_protocol = "AES"
+# priv_key = "..."
+# engine_id = ""            # hex; empty: learned from each sender
+
+[syslog]
+# The syslog receiver (UDP and TCP 514, TLS 6514; see docs/syslog.md). Off by default.
+enabled = {str(settings.syslog.enabled).lower()}
+accept_unknown_sources = {str(settings.syslog.accept_unknown_sources).lower()}
+
+[poller]
+# SNMP health polling of the device inventory (see docs/devices.md).
+enabled = {str(settings.poller.enabled).lower()}
+interval_seconds = {settings.poller.interval_seconds}
+timeout_seconds = {settings.poller.timeout_seconds}
+concurrency = {settings.poller.concurrency}
 
 [ports]
 # Per-service overrides by catalog key (see `garrison ports --listening`), e.g.

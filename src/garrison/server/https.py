@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import socket
 import ssl
@@ -11,31 +10,11 @@ import ssl
 import uvicorn
 from starlette.types import ASGIApp
 
+from garrison.server.sockets import ListenerError, bind_tcp
+
+__all__ = ["HttpsListener", "ListenerError"]
+
 log = logging.getLogger("garrison.server")
-
-
-class ListenerError(Exception):
-    """A listener cannot start; the message names the port and what to do."""
-
-
-def bind_tcp(host: str, port: int, name: str) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        if exc.errno == errno.EADDRINUSE:
-            hint = f"another process holds it; stop it or set [ports] {name} in garrison.toml"
-        elif exc.errno == errno.EACCES:
-            hint = 'ports below 1024 need root; set [server] low_ports = "shift"'
-        else:
-            hint = exc.strerror or str(exc)
-        raise ListenerError(f"{name}: cannot listen on {host}:{port}: {hint}") from None
-    sock.listen(1024)
-    sock.setblocking(False)
-    return sock
 
 
 class HttpsListener:

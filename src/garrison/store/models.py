@@ -119,3 +119,7 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(16), default="success")
     client_address: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+from garrison.store import devices as _devices  # noqa: E402,F401
+from garrison.store import events as _events  # noqa: E402,F401
