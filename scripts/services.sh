@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the peers the tests use are here and running: the command-line tools
-# (sslscan, openssl, nft, iptables-restore) and the PostgreSQL and MariaDB servers on
-# 127.0.0.1:5432 and :3306. Safe to run again; it only acts on what is missing.
+# (sslscan, openssl, nft, iptables-restore, net-snmp, rsyslog, logger) and the PostgreSQL
+# and MariaDB servers on 127.0.0.1:5432 and :3306. Safe to run again; it only acts on
+# what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -11,6 +12,12 @@ command -v nft >/dev/null || need_apt+=(nftables)
 command -v iptables-restore >/dev/null || need_apt+=(iptables)
 command -v pg_isready >/dev/null || need_apt+=(postgresql)
 command -v mysqladmin >/dev/null || need_apt+=(mariadb-server)
+command -v snmptrap >/dev/null || need_apt+=(snmp)
+command -v snmpd >/dev/null || need_apt+=(snmpd)
+command -v snmptrapd >/dev/null || need_apt+=(snmptrapd)
+command -v rsyslogd >/dev/null || need_apt+=(rsyslog)
+dpkg -s rsyslog-openssl >/dev/null 2>&1 || need_apt+=(rsyslog-openssl)
+command -v logger >/dev/null || need_apt+=(bsdutils)
 if ((${#need_apt[@]})); then
   echo "services: installing ${need_apt[*]}"
   apt-get update -qq

@@ -8,7 +8,19 @@ from pathlib import Path
 import typer
 
 from garrison import __version__
-from garrison.cli import api_keys, audit, config, devices, events, init, ports, remote, serve, users
+from garrison.cli import (
+    api_keys,
+    audit,
+    config,
+    devices,
+    events,
+    init,
+    ports,
+    remote,
+    serve,
+    status,
+    users,
+)
 from garrison.cli.context import CliOptions, console, err_console
 from garrison.config import ConfigError
 from garrison.errors import GarrisonError
@@ -59,6 +71,7 @@ app.command("init")(init.init)
 app.command("serve")(serve.serve)
 app.command("audit")(audit.audit)
 app.command("api")(remote.api)
+app.command("status")(status.status)
 app.add_typer(users.app, name="users")
 app.add_typer(api_keys.app, name="api-keys")
 app.add_typer(ports.app, name="ports")
