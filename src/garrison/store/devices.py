@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from garrison.store.models import Base, UTCDateTime, utcnow
-from garrison.store.records import record_of
+from garrison.store.records import record_of, update_row
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; the others get a 64-bit key, since a
 # fleet polled every minute writes hundreds of millions of samples over the years.
@@ -252,13 +252,8 @@ class DeviceGroups:
         ]
 
     def update(self, group_id: int, **fields: Any) -> DeviceGroupRecord | None:
-        row = self._session.get(DeviceGroup, group_id)
-        if row is None:
-            return None
-        for name, value in fields.items():
-            setattr(row, name, value)
-        self._session.flush()
-        return self._record(row)
+        row = update_row(self._session, DeviceGroup, group_id, fields)
+        return None if row is None else self._record(row)
 
     def delete(self, group_id: int) -> bool:
         row = self._session.get(DeviceGroup, group_id)
@@ -325,13 +320,8 @@ class Devices:
         return {state: count for state, count in self._session.execute(query)}
 
     def update(self, device_id: int, **fields: Any) -> DeviceRecord | None:
-        row = self._session.get(Device, device_id)
-        if row is None:
-            return None
-        for name, value in fields.items():
-            setattr(row, name, value)
-        self._session.flush()
-        return self._record(row)
+        row = update_row(self._session, Device, device_id, fields)
+        return None if row is None else self._record(row)
 
     def delete(self, device_id: int) -> bool:
         row = self._session.get(Device, device_id)

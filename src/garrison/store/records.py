@@ -62,3 +62,14 @@ class AuditRecord:
 def record_of(kind: type[R], row: Any) -> R:
     """The record of type ``kind`` holding the same-named attributes of an ORM ``row``."""
     return kind(**{f.name: getattr(row, f.name) for f in fields(kind)})  # type: ignore[arg-type]
+
+
+def update_row(session: Any, model: type[Any], row_id: int, fields: dict[str, Any]) -> Any:
+    """Set ``fields`` on the row ``row_id`` of ``model``; the row, or None if missing."""
+    row = session.get(model, row_id)
+    if row is None:
+        return None
+    for name, value in fields.items():
+        setattr(row, name, value)
+    session.flush()
+    return row

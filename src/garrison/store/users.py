@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from garrison.store.models import User
-from garrison.store.records import UserRecord, record_of
+from garrison.store.records import UserRecord, record_of, update_row
 
 
 def _record(row: User) -> UserRecord:
@@ -62,13 +62,8 @@ class Users:
         return self._session.scalar(query) or 0
 
     def update(self, user_id: int, **fields: Any) -> UserRecord | None:
-        row = self._session.get(User, user_id)
-        if row is None:
-            return None
-        for name, value in fields.items():
-            setattr(row, name, value)
-        self._session.flush()
-        return _record(row)
+        row = update_row(self._session, User, user_id, fields)
+        return None if row is None else _record(row)
 
     def record_failure(self, user_id: int, *, locked_until: datetime | None) -> int:
         """Count one failed login (and lock if asked); returns the new failure count."""
