@@ -759,14 +759,35 @@ def soak(plan: Plan, seconds: float, rate: float, every: float, console: Any) ->
 # -- the profile ------------------------------------------------------------------------
 
 # Leaf to root, the first frame that matches names the sample's category.
+IDLE = "idle waits (py-spy counts them; not CPU)"
+UVLOOP_SELF = "uvloop C: epoll wait + socket recv (--profile-native splits)"
+# A leaf frame that is a thread parked on a lock or a queue (py-spy's idle detection does
+# not see these as idle).
+IDLE_LEAVES = {
+    ("Condition.wait", "threading.py"),
+    ("Event.wait", "threading.py"),
+    ("_worker", "concurrent/futures/thread.py"),
+    ("WorkerThread.run", "anyio/_backends/_asyncio.py"),
+}
+DBAPI_CALLS = ("do_executemany", "do_execute", "do_commit", "do_rollback")
 CATEGORIES: list[tuple[str, Callable[[str, str], bool]]] = [
+    (
+        "socket receive (recvfrom syscall)",
+        lambda name, _f: "recvfrom" in name or "recvmsg" in name,
+    ),
+    (
+        "idle waits (epoll_wait, futex)",
+        lambda name, _f: "epoll_wait" in name or "futex" in name,
+    ),
     (
         "SQLite (sqlite3 C: executemany, commit)",
         lambda name, file: (
             "sqlite3" in file
+            or "sqlite3" in name
+            or "pysqlite" in name
             or (
                 file.endswith("sqlalchemy/engine/default.py")
-                and name in ("do_executemany", "do_execute", "do_commit", "do_rollback")
+                and name.rsplit(".", 1)[-1] in DBAPI_CALLS
             )
         ),
     ),
@@ -815,7 +836,7 @@ def py_spy() -> str:
     return str(path)
 
 
-def profile(plan: Plan, rate: float, console: Any) -> dict[str, Any]:
+def profile(plan: Plan, rate: float, native: bool, gil: bool, console: Any) -> dict[str, Any]:
     """One extra Garrison round at ``rate`` with py-spy attached; where the samples fall."""
     hz = 200
     out = Path(f"/tmp/garrison-trap-ingest-profile-{int(rate)}.speedscope.json")
@@ -824,7 +845,11 @@ def profile(plan: Plan, rate: float, console: Any) -> dict[str, Any]:
     try:
         server.wait_ready()
         cmd = [py_spy(), "record", "-p", str(server.pid), "--rate", str(hz), "--threads"]
-        cmd += ["--format", "speedscope", "-o", str(out)]
+        cmd += (
+            ["--format", "speedscope", "-o", str(out)]
+            + (["--native"] if native else [])
+            + (["--gil"] if gil else [])
+        )
         spy = spawn(
             pinned(cmd, plan.sender_core), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
@@ -840,10 +865,12 @@ def profile(plan: Plan, rate: float, console: Any) -> dict[str, Any]:
         reap(spy, signal.SIGINT, 120)
         server.stop()
         shutil.rmtree(server.data, ignore_errors=True)
-    return summarise_profile(out, result.stored, hz, console)
+    return summarise_profile(out, result, hz, console)
 
 
-def summarise_profile(path: Path, events: int, hz: int, console: Any) -> dict[str, Any]:
+def summarise_profile(path: Path, result: RoundResult, hz: int, console: Any) -> dict[str, Any]:
+    """Where the samples fall. Shares are of the busy samples (idle waits left out), and
+    microseconds per event are those shares of the CPU time the round measured."""
     from rich.table import Table
 
     data = json.loads(path.read_text())
@@ -852,12 +879,29 @@ def summarise_profile(path: Path, events: int, hz: int, console: Any) -> dict[st
     leaves: Counter[tuple[str, str]] = Counter()
     inclusive: Counter[tuple[str, str]] = Counter()
     threads: dict[str, int] = defaultdict(int)
-    total = 0
+    total = 0.0
+    events = max(result.stored, 1)
     for prof in data["profiles"]:
-        for stack, weight in zip(prof["samples"], prof["weights"], strict=True):
+        per_sample = 1.0 if prof.get("unit") == "seconds" else 1.0 / hz
+        for stack, raw in zip(prof["samples"], prof["weights"], strict=True):
+            weight = raw * per_sample  # seconds
             total += weight
             threads[prof["name"]] += weight
             chain = [frames[i] for i in stack]  # root first
+            leaf_key = (chain[-1]["name"], short(chain[-1].get("file", ""))) if chain else None
+            if leaf_key is not None and any(
+                leaf_key[0] == n and leaf_key[1].endswith(f) for n, f in IDLE_LEAVES
+            ):
+                categories[IDLE] += weight
+                continue
+            if (
+                leaf_key is not None
+                and leaf_key[0] in ("Runner.run", "run")
+                and ("asyncio/runners.py" in leaf_key[1] or "uvloop" in leaf_key[1])
+            ):
+                categories[UVLOOP_SELF] += weight
+                leaves[leaf_key] += weight
+                continue
             for frame in reversed(chain):
                 name, file = frame["name"], frame.get("file", "")
                 category = next((c for c, test in CATEGORIES if test(name, file)), None)
@@ -871,22 +915,23 @@ def summarise_profile(path: Path, events: int, hz: int, console: Any) -> dict[st
                 leaves[(leaf["name"], short(leaf.get("file", "")))] += weight
             for key in {(f["name"], short(f.get("file", ""))) for f in chain}:
                 inclusive[key] += weight
-    seconds = total / hz
+    idle = categories.pop(IDLE, 0.0) + categories.pop("idle waits (epoll_wait, futex)", 0.0)
+    busy = max(total - idle, 1e-9)
+    cpu_us = result.cpu_us_per_event or busy / events * 1e6
     console.print(
-        f"profile: {total:,} samples ({seconds:.1f} s of CPU at {hz} Hz) for {events:,} "
-        f"events stored: {seconds / max(events, 1) * 1e6:.1f} us/event; written to {path}"
+        f"profile: {total:.1f} s of thread samples at {hz} Hz, {idle:.1f} s of them idle "
+        f"waits; {busy:.1f} s busy for {events:,} events stored "
+        f"({busy / events * 1e6:.0f} us/event sampled; /proc says {cpu_us:.0f} us CPU/event); "
+        f"written to {path}"
     )
     for name, count in sorted(threads.items(), key=lambda kv: -kv[1]):
-        console.print(f"  thread {name}: {count / total:.0%}")
+        console.print(f"  {name}: {count:.1f} s sampled")
     table = Table(title="where the time goes (innermost known frame of each sample)")
-    for name in ("category", "samples", "share", "µs/event"):
+    for name in ("category", "sampled", "share of busy", "µs CPU/event"):
         table.add_column(name, justify="right" if name != "category" else "left")
     for category, count in categories.most_common():
         table.add_row(
-            category,
-            f"{count:,}",
-            f"{count / total:.1%}",
-            f"{count / hz / max(events, 1) * 1e6:.1f}",
+            category, f"{count:.2f} s", f"{count / busy:.1%}", f"{count / busy * cpu_us:.1f}"
         )
     console.print(table)
     for title, counter in (("top self frames", leaves), ("top inclusive frames", inclusive)):
@@ -894,14 +939,15 @@ def summarise_profile(path: Path, events: int, hz: int, console: Any) -> dict[st
         for name in ("function", "file", "share"):
             table.add_column(name, justify="right" if name == "share" else "left")
         for (name, file), count in counter.most_common(25):
-            table.add_row(name, file, f"{count / total:.1%}")
+            table.add_row(name, file, f"{count / busy:.1%}")
         console.print(table)
     return {
         "file": str(path),
-        "samples": total,
-        "us_per_event": seconds / max(events, 1) * 1e6,
-        "categories": {k: v / total for k, v in categories.most_common()},
-        "self": [(f"{n} {f}", c / total) for (n, f), c in leaves.most_common(25)],
+        "sampled_seconds": total,
+        "idle_seconds": idle,
+        "cpu_us_per_event": cpu_us,
+        "categories": {k: v / busy for k, v in categories.most_common()},
+        "self": [(f"{n} {f}", c / busy) for (n, f), c in leaves.most_common(25)],
     }
 
 
@@ -946,6 +992,12 @@ def main() -> None:
     parser.add_argument("--soak-every", type=float, default=10.0, help="s between RSS samples")
     parser.add_argument("--profile", action="store_true", help="one extra round under py-spy")
     parser.add_argument("--profile-rate", type=float, default=20_000)
+    parser.add_argument(
+        "--profile-native", action="store_true", help="py-spy --native: C frames too"
+    )
+    parser.add_argument(
+        "--profile-gil", action="store_true", help="py-spy --gil: only GIL-holding samples"
+    )
     args = parser.parse_args()
 
     from rich.console import Console
@@ -986,7 +1038,9 @@ def main() -> None:
         if args.soak is not None:
             record["soak"] = soak(plan, args.soak, args.soak_rate, args.soak_every, console)
         if args.profile:
-            record["profile"] = profile(plan, args.profile_rate, console)
+            record["profile"] = profile(
+                plan, args.profile_rate, args.profile_native, args.profile_gil, console
+            )
     record["load_after"] = os.getloadavg()
     out = Path(f"/tmp/garrison-trap-ingest-{time.strftime('%Y%m%d-%H%M%S')}.json")
     out.write_text(json.dumps(record, indent=1, default=str))
