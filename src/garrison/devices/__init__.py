@@ -1,1 +1,2 @@
-"""Devices: the inventory, groups, SNMP health polling and the device management client."""
+"""Devices: the inventory, groups and SNMP health polling (the HTTPS management client
+is still to come)."""
