@@ -187,6 +187,12 @@ def run(
     write_fleet: Path | None = typer.Option(
         None, help="Once every device listens, write the fleet JSON here."
     ),
+    cert_dir: Path | None = typer.Option(
+        None,
+        help="Keep the devices' management certificates here and reuse them on the next "
+        "run (a manager that pinned them keeps trusting the devices). Default: new ones "
+        "in a temporary folder.",
+    ),
     duration: float = typer.Option(
         0, min=0, help="Stop after this many seconds (0: until SIGTERM/SIGINT)."
     ),
@@ -220,17 +226,21 @@ def run(
         trha_flaps_per_hour,
         syslog_per_hour,
     )
-    asyncio.run(_run(config, management, write_fleet, duration))
+    asyncio.run(_run(config, management, write_fleet, duration, cert_dir))
 
 
 async def _run(
-    config: fleet_mod.FleetConfig, management: bool, write_fleet: Path | None, duration: float
+    config: fleet_mod.FleetConfig,
+    management: bool,
+    write_fleet: Path | None,
+    duration: float,
+    cert_dir: Path | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    fleet = fleet_mod.Fleet(config, management=management)
+    fleet = fleet_mod.Fleet(config, management=management, cert_dir=cert_dir)
     started = loop.time()
     await fleet.start()
     description = fleet.describe()

@@ -57,6 +57,18 @@ def make_self_signed(common_name: str, address: str, directory: Path) -> tuple[P
     return cert_path, key_path, fingerprint
 
 
+def load_or_make(common_name: str, address: str, directory: Path) -> tuple[Path, Path, str]:
+    """The device's certificate kept in ``directory`` from an earlier run, or a new one:
+    a manager that pinned the certificate at first contact keeps trusting the device."""
+    cert_path = directory / f"{common_name}.crt"
+    key_path = directory / f"{common_name}.key"
+    if cert_path.exists() and key_path.exists():
+        cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+        der = cert.public_bytes(serialization.Encoding.DER)
+        return cert_path, key_path, hashlib.sha256(der).hexdigest()
+    return make_self_signed(common_name, address, directory)
+
+
 def server_context(cert_path: Path, key_path: Path) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

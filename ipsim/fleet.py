@@ -169,7 +169,7 @@ class SimDevice:
 
     async def _start_management(self, cert_dir: Path) -> None:
         ident = self.plan.identity
-        cert, key, self.cert_sha256 = certs.make_self_signed(ident.name, self.config.host, cert_dir)
+        cert, key, self.cert_sha256 = certs.load_or_make(ident.name, self.config.host, cert_dir)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.config.host, self.plan.mgmt_port))
@@ -308,9 +308,13 @@ def describe_fleet(config: FleetConfig, devices: list[dict]) -> dict:
 
 
 class Fleet:
-    def __init__(self, config: FleetConfig, *, management: bool = True) -> None:
+    def __init__(
+        self, config: FleetConfig, *, management: bool = True, cert_dir: Path | None = None
+    ) -> None:
         self.config = config
         self.management = management
+        # Certificates kept across runs when given; else made anew in a temporary folder.
+        self.kept_cert_dir = cert_dir
         self.devices: list[SimDevice] = []
         self.sender: SyslogSender | None = None
         self._cert_dir: Path | None = None
@@ -337,13 +341,14 @@ class Fleet:
                 cfg.manager_host, cfg.manager_port, cfg.transport.removeprefix("cef-")
             )
             await self.sender.start()
-        if self.management:
+        if self.management and self.kept_cert_dir is None:
             self._cert_dir = Path(tempfile.mkdtemp(prefix="ipsim-certs-"))
         try:
             for plan in plan_fleet(cfg):
                 device = SimDevice(plan, cfg)
                 self.devices.append(device)
-                await device.start(self._notifier(device), self._cert_dir)
+                cert_dir = self._cert_dir or (self.kept_cert_dir if self.management else None)
+                await device.start(self._notifier(device), cert_dir)
         except BaseException:
             await self.stop()
             raise

@@ -36,16 +36,27 @@ if [ "$devices" -gt 0 ]; then
   (umask 077 && printf 'public\n' > "$community")
   registered=$(COLUMNS=250 $garrison devices list)
   # Register each emulated device once: name and SNMP port from the fleet file.
+  # Name, SNMP port, management URL and token from the fleet file.
   .venv/bin/python -c 'import json, sys
 for d in json.load(open(sys.argv[1]))["devices"]:
-    print(d["name"], d["address"], d["snmp"]["port"])' "$fleet" |
-  while read -r name address port; do
+    m = d["management"]
+    print(d["name"], d["address"], d["snmp"]["port"], m["url"], m["token"])' "$fleet" |
+  while read -r name address port url token; do
     if ! grep -qw "$name" <<< "$registered"; then
+      secret="$GARRISON_DATA_DIR/demo-$name-token"
+      (umask 077 && printf '%s\n' "$token" > "$secret")
       $garrison devices add "$name" "$address" --port "$port" --community-file "$community" \
-        --location "ipsim demo fleet"
+        --location "ipsim demo fleet" --mgmt-url "$url" --mgmt-secret-file "$secret"
     fi
   done
-  .venv/bin/python -m ipsim run "${fleet_options[@]}" > "$GARRISON_DATA_DIR/ipsim.log" 2>&1 &
+  # A threshold policy: a source that trips 20 filters within a minute is quarantined on
+  # every device for two minutes (see docs/responder.md).
+  if ! $garrison responder show "Demo: quarantine scanners" > /dev/null 2>&1; then
+    $garrison responder create scripts/demo-policy.json
+  fi
+  # The devices keep their management certificates across runs: Garrison pins them.
+  .venv/bin/python -m ipsim run "${fleet_options[@]}" --cert-dir "$GARRISON_DATA_DIR/ipsim-certs" \
+    > "$GARRISON_DATA_DIR/ipsim.log" 2>&1 &
   fleet_pid=$!
   trap 'kill "$fleet_pid" 2>/dev/null || true' EXIT
 fi
@@ -57,6 +68,7 @@ Garrison is starting$([ -n "$fleet_pid" ] && echo " with $devices emulated IPS d
   export GARRISON_DATA_DIR=$GARRISON_DATA_DIR
   .venv/bin/garrison events tail          # events as they arrive
   .venv/bin/garrison devices list         # the fleet and its health
+  .venv/bin/garrison responses list       # attackers the demo policy quarantined
   curl -k -H "X-SMS-API-KEY: \$(cat $key_file)" https://127.0.0.1:$https_port/api/v1/users
 
 EOF

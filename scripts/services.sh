@@ -18,6 +18,11 @@ command -v snmptrapd >/dev/null || need_apt+=(snmptrapd)
 command -v rsyslogd >/dev/null || need_apt+=(rsyslog)
 dpkg -s rsyslog-openssl >/dev/null 2>&1 || need_apt+=(rsyslog-openssl)
 command -v logger >/dev/null || need_apt+=(bsdutils)
+command -v curl >/dev/null || need_apt+=(curl)
+# The Responder's peers: an MTA (Exim, STARTTLS and AUTH), FreeRADIUS and radclient.
+command -v exim >/dev/null || need_apt+=(exim4-daemon-light)
+command -v freeradius >/dev/null || need_apt+=(freeradius)
+command -v radclient >/dev/null || need_apt+=(freeradius-utils)
 if ((${#need_apt[@]})); then
   echo "services: installing ${need_apt[*]}"
   apt-get update -qq

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -20,6 +22,53 @@ from garrison.server.runner import start_all, stop_all
 from garrison.services import Services
 
 ADMIN_PASSWORD = "correct horse battery staple"
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 45.0) -> Any:
+    """Call ``check`` until it returns something true, and return that; fail saying
+    ``what`` did not happen if it does not within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout:.0f} s: {what}")
+
+
+def quarantine_list(device: dict[str, Any]) -> set[str]:
+    """An ipsim device's quarantine list (a device of ``FleetProcess.fleet["devices"]``),
+    asked over its management API without Garrison's code."""
+    management = device["management"]
+    answer = httpx.get(
+        f"{management['url']}/quarantine",
+        headers={"Authorization": f"Bearer {management['token']}"},
+        verify=False,
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return {host["ip"] for host in answer.json()["hosts"]}
+
+
+def add_fleet_devices(
+    api: httpx.Client, devices: list[dict[str, Any]], *, management: bool = False
+) -> None:
+    """Add ipsim devices (``FleetProcess.fleet["devices"]``) to Garrison's inventory over
+    the API, polled over SNMP; with ``management``, also reachable over their management
+    API, their certificates pinned."""
+    for device in devices:
+        body = {
+            "name": device["name"],
+            "address": device["address"],
+            "snmp_port": device["snmp"]["port"],
+            "snmp_community": device["snmp"]["community"],
+        }
+        if management:
+            m = device["management"]
+            body["mgmt_url"] = f"{m['url']}#sha256={m['cert_sha256']}"
+            body["mgmt_secret"] = m["token"]
+        created = api.post("/api/v1/devices", json=body)
+        assert created.status_code == 201, created.text
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:

@@ -4,8 +4,7 @@ checked against each device's own event log."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,19 +12,15 @@ import httpx
 import pytest
 
 from ipsim.testing import FleetProcess
-from tests.support import RunningServer, make_settings, start_server
+from tests.support import (
+    RunningServer,
+    add_fleet_devices,
+    make_settings,
+    start_server,
+    wait_for,
+)
 
 DEVICES = 3
-
-
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 45.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.5)
-    raise AssertionError(f"not within {timeout:.0f} s: {what}")
 
 
 @pytest.fixture
@@ -58,17 +53,7 @@ def test_fleet_is_polled_and_its_events_are_stored_and_queryable(
         garrison.admin() as api,
     ):
         devices = fleet.fleet["devices"]
-        for device in devices:
-            created = api.post(
-                "/api/v1/devices",
-                json={
-                    "name": device["name"],
-                    "address": device["address"],
-                    "snmp_port": device["snmp"]["port"],
-                    "snmp_community": device["snmp"]["community"],
-                },
-            )
-            assert created.status_code == 201, created.text
+        add_fleet_devices(api, devices)
 
         # The poller finds every device reachable and learns its identity.
         def all_reachable() -> list[dict[str, Any]] | None:

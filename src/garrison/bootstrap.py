@@ -11,6 +11,8 @@ from pathlib import Path
 from garrison.auth import Principal, Role
 from garrison.auth.passwords import generate_password
 from garrison.config import Settings, render_default_config
+from garrison.responder.policies import PolicyBook
+from garrison.responder.policy import DEFAULT_POLICY
 from garrison.services import Services
 from garrison.store import upgrade
 from garrison.tls import ensure_self_signed, import_certificate
@@ -86,6 +88,10 @@ def initialize(
                 display_name="First superuser",
             )
             report.done.append(f"created the superuser {admin_username!r}")
+        if PolicyBook(svc.store).ensure_default():
+            report.done.append(f"created the built-in Responder policy {DEFAULT_POLICY!r}")
+        else:
+            report.kept.append(f"Responder policy {DEFAULT_POLICY!r}")
     finally:
         svc.close()
     return report

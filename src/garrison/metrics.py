@@ -154,6 +154,25 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
+        # The Responder.
+        self.responder_actions = Counter(
+            "garrison_responder_actions_total",
+            "Responder action runs finished, by action type and outcome",
+            ["kind", "outcome"],
+            registry=self.registry,
+        )
+        # The NMS command listener (responder/nms_receiver.py).
+        self.nms_commands_received = Counter(
+            "garrison_nms_commands_received_total",
+            "NMS command datagrams received, before any check",
+            registry=self.registry,
+        )
+        self.nms_commands_dropped = Counter(
+            "garrison_nms_commands_dropped_total",
+            "NMS command datagrams dropped, by reason",
+            ["reason"],
+            registry=self.registry,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,6 +4,7 @@ API, the CLI and every component."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from garrison.auth import AuthService
 from garrison.config import Settings
@@ -11,6 +12,8 @@ from garrison.devices.service import DeviceService
 from garrison.events import EventBus
 from garrison.events.service import EventService
 from garrison.metrics import Metrics
+from garrison.reputation.service import ReputationService
+from garrison.responder.service import ResponderService
 from garrison.store import Store
 
 
@@ -23,6 +26,11 @@ class Services:
     bus: EventBus
     events: EventService
     devices: DeviceService
+    policies: ResponderService
+    reputation: ReputationService
+    # The running Responder engine (garrison.responder.engine.Responder), set by the
+    # engine when it starts in `garrison serve`; None elsewhere (the local CLI).
+    responder: Any = None
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
@@ -36,6 +44,8 @@ class Services:
             bus=bus,
             events=EventService(store, bus),
             devices=DeviceService(store),
+            policies=ResponderService(store),
+            reputation=ReputationService(store),
         )
 
     def close(self) -> None:

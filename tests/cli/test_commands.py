@@ -2,37 +2,17 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from garrison.tls import certificate_info, ensure_self_signed
-
-GARRISON = [sys.executable, "-m", "garrison"]
-
-
-def garrison(
-    data_dir: Path, *args: str, input: str | None = None, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*GARRISON, "--data-dir", str(data_dir), *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **(env or {})},
-    )
+from tests.cli.cli_support import garrison, initialized_data_dir
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    password = tmp_path / "pw"
-    password.write_text("first superuser passphrase\n")
-    result = garrison(tmp_path / "data", "init", "--password-file", str(password))
-    assert result.returncode == 0, result.stderr
-    return tmp_path / "data"
+    return initialized_data_dir(tmp_path)
 
 
 def test_init_creates_everything_then_changes_nothing(data_dir: Path) -> None:

@@ -3,39 +3,26 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-GARRISON = [sys.executable, "-m", "garrison"]
+from tests.cli.cli_support import garrison as run_garrison
+from tests.cli.cli_support import initialized_data_dir
+
+# Polls of the test's unreachable devices give up quickly.
+FAST_POLLER = {"GARRISON_POLLER_TIMEOUT_SECONDS": "0.3", "GARRISON_POLLER_RETRIES": "0"}
 
 
 def garrison(
     data_dir: Path, *args: str, input: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*GARRISON, "--data-dir", str(data_dir), *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={
-            "PATH": "/usr/bin:/bin",
-            "COLUMNS": "200",
-            "GARRISON_POLLER_TIMEOUT_SECONDS": "0.3",
-            "GARRISON_POLLER_RETRIES": "0",
-        },
-    )
+    return run_garrison(data_dir, *args, input=input, env=FAST_POLLER)
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
-    password = tmp_path / "pw"
-    password.write_text("first superuser passphrase\n")
-    result = garrison(tmp_path / "data", "init", "--password-file", str(password))
-    assert result.returncode == 0, result.stderr
-    return tmp_path / "data"
+    return initialized_data_dir(tmp_path)
 
 
 def test_devices_and_groups_from_the_command_line(data_dir: Path, tmp_path: Path) -> None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from garrison.collectors.snmp_trap.ber import encode_oid
 from garrison.collectors.snmp_trap.messages import TRAP_V2, V2C, IpAddress, Oid, TrapMessage
-from garrison.collectors.snmp_trap.tippingpoint import to_event
+from garrison.collectors.snmp_trap.tippingpoint import _time, to_event
 from garrison.events import Action, EventKind, Severity
 from tests.collectors.test_snmp_trap_support import DATA, SIGNATURE_UUID, TP, V6_SOURCE
 
@@ -108,6 +111,21 @@ def test_policy_notify_action_from_alert_type_alone() -> None:
     )
 
 
+def test_an_object_of_another_trap_is_kept_in_extra() -> None:
+    # The quarantine action and the system log severity are combined only by their own
+    # traps' mapping; in a policy trap they are kept as they came, under their MIB names.
+    event = to_event(
+        trap(f"{TP}.0.8", [(obj(41), 2), (obj(135), 1), (obj(94), b"x"), (obj(88), 2)]),
+        "10.0.0.1",
+    )
+    assert event.action is Action.BLOCK
+    assert event.extra == {
+        "tptQuarantineNotifyAction": "1",
+        "tptSystemLogNotifySeverity": "",
+        "tptTrhaNewState": "2",
+    }
+
+
 def test_trha_notify() -> None:
     event = to_event(
         trap(f"{TP}.0.18", [(obj(86), b"ips-a"), (obj(87), 1700000000), (obj(88), 1)]),
@@ -200,3 +218,21 @@ def test_v1_foreign_trap_keeps_agent_address_and_enterprise() -> None:
     assert event.kind is EventKind.TRAP and event.name == "linkUp"
     assert event.extra["1.3.6.1.6.3.18.1.3.0"] == "10.0.0.9"
     assert event.extra["1.3.6.1.6.3.1.1.4.3.0"] == "1.3.6.1.4.1.8072.3.2.10"
+
+
+@given(
+    st.none() | st.integers(-5, 2**64),
+    st.none() | st.integers(-5, 2 * 10**9),
+)
+def test_device_times_are_fromtimestamp_with_microseconds(
+    seconds: int | None, nanos: int | None
+) -> None:
+    expected = None
+    if seconds is not None and seconds >= 0:
+        try:
+            expected = datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError, ValueError):
+            expected = None
+        if expected is not None and nanos and 0 < nanos < 1_000_000_000:
+            expected = expected.replace(microsecond=nanos // 1000)
+    assert _time(seconds, nanos) == expected

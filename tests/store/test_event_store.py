@@ -5,19 +5,24 @@ from __future__ import annotations
 
 import ipaddress
 import random
+import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import event as sa_event
+from sqlalchemy.exc import StatementError
 
-from garrison.events import Action, EventKind, Severity
+from garrison.events import Action, Event, EventKind, Severity
 from garrison.events.filters import EventFilters, Sort, parse_filters
 from garrison.events.retention import prune
-from garrison.store import Store
+from garrison.store import Store, upgrade
 from garrison.store.events import TEXT_LIMIT, EventRows, StoredEvent
 from tests.events.samples import T0, alert, full_alert
 
@@ -290,3 +295,99 @@ def test_retention_by_age_then_by_rows_in_bounded_chunks(store: Store) -> None:
     assert sequences(kept) == [e.sequence for e in recent[-12:]]
     assert len(statements) == 4 + 3  # ceil(25/7) + ceil(18/7): no delete over 7 rows
     assert prune(store, days=0, rows=0, now=now) == replace(pruned, by_age=0, by_rows=0)
+
+
+# -- the SQLite write path against SQLAlchemy's -----------------------------------------
+
+TEXTS = st.text(max_size=40) | st.text(min_size=250, max_size=300) | st.just("")
+TIMES = st.datetimes(timezones=st.timezones()) | st.datetimes(timezones=st.just(UTC))
+NUMBERS = st.none() | st.integers(-(2**63), 2**63 - 1)
+# (No NUL in an address: address_number refuses it on both paths alike.)
+ADDRESS_TEXTS = st.sampled_from(
+    ["", "0.0.0.0", "198.51.100.7", "::1", "fe80::1%eth0", "x"]
+) | st.text(st.characters(blacklist_characters="\x00"), max_size=40)
+EVENTS = st.builds(
+    Event,
+    kind=st.sampled_from(EventKind),
+    collector=TEXTS,
+    source_address=TEXTS,
+    received_at=TIMES,
+    severity=st.sampled_from(Severity),
+    device_id=st.none() | st.integers(-(2**31), 2**31 - 1),
+    device_name=TEXTS,
+    sequence=NUMBERS,
+    alert_type=NUMBERS,
+    policy_id=TEXTS,
+    signature_id=TEXTS,
+    signature_number=NUMBERS,
+    name=TEXTS,
+    category=TEXTS,
+    begin_time=st.none() | TIMES,
+    end_time=st.none() | TIMES,
+    hit_count=st.integers(0, 2**63 - 1),
+    protocol=TEXTS,
+    src_ip=ADDRESS_TEXTS,
+    src_port=st.none() | st.integers(0, 65535),
+    dst_ip=ADDRESS_TEXTS | st.ip_addresses().map(str),
+    dst_port=st.none() | st.integers(0, 65535),
+    vlan=st.none() | st.integers(0, 4095),
+    segment=TEXTS,
+    physical_port_in=st.none() | st.integers(0, 64),
+    action=st.sampled_from(Action),
+    action_set=TEXTS,
+    packet_trace=st.booleans(),
+    message_params=TEXTS
+    | st.builds(
+        lambda n, c: c * n, st.integers(TEXT_LIMIT - 5, TEXT_LIMIT + 5), st.sampled_from("pü\x00")
+    ),
+    message=TEXTS,
+    extra=st.dictionaries(st.text(max_size=10), st.text(max_size=20), max_size=5),
+)
+
+
+def stored_rows(path: Path) -> list[tuple[Any, ...]]:
+    """Every row as SQLite holds it, with each value's storage class."""
+    with closing(sqlite3.connect(path)) as db:
+        columns = [c for (_, c, *_) in db.execute("PRAGMA table_info(events)")]
+        values = ", ".join(f"{c}, typeof({c})" for c in columns if c != "id")
+        return db.execute(f"SELECT {values} FROM events ORDER BY id").fetchall()
+
+
+def test_the_sqlite_rows_are_those_sqlalchemy_writes(tmp_path: Path) -> None:
+    """`insert_many` on SQLite binds rows itself (`sqlite_row`); the Core insert with
+    SQLAlchemy's bind processing is the reference: the same values, of the same storage
+    class, in every column."""
+    fast = Store(f"sqlite:///{tmp_path / 'fast.db'}")
+    core = Store(f"sqlite:///{tmp_path / 'core.db'}")
+    for each in (fast, core):
+        upgrade(each.engine)
+
+    @given(st.lists(EVENTS, min_size=1, max_size=5))
+    @settings(max_examples=100, deadline=None, database=None)
+    def check(events: list[Event]) -> None:
+        with fast.transaction() as tx:
+            EventRows(tx.session).insert_many(events)
+        with core.transaction() as tx:
+            EventRows(tx.session).insert_many_core(events)
+
+    try:
+        check()
+        expected = stored_rows(tmp_path / "core.db")
+        assert stored_rows(tmp_path / "fast.db") == expected
+        assert len(expected) >= 100
+    finally:
+        fast.close()
+        core.close()
+
+
+def test_a_naive_time_is_refused_by_both_paths(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'events.db'}")
+    upgrade(store.engine)
+    naive = alert(1, received_at=datetime(2026, 1, 31, 8, 0))
+    try:
+        with pytest.raises(ValueError, match="naive datetime"), store.transaction() as tx:
+            EventRows(tx.session).insert_many([naive])
+        with pytest.raises(StatementError, match="naive datetime"), store.transaction() as tx:
+            EventRows(tx.session).insert_many_core([naive])
+    finally:
+        store.close()

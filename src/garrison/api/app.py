@@ -17,12 +17,14 @@ from garrison.api.routes import (
     devices,
     error_responses,
     events,
+    responder,
     session,
     system,
     users,
 )
 from garrison.auth import Capability
 from garrison.services import Services
+from garrison.webservices import app as webservices
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("garrison.http")
@@ -94,6 +96,7 @@ def create_app(svc: Services, *, listener: str = "https") -> FastAPI:
     v1.include_router(session.router)
     v1.include_router(events.router)
     v1.include_router(devices.router)
+    v1.include_router(responder.router)
     app.include_router(v1)
 
     @app.get(
@@ -107,5 +110,7 @@ def create_app(svc: Services, *, listener: str = "https") -> FastAPI:
         """Prometheus metrics; needs an API key like every other path."""
         return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")
 
+    if listener == "https":  # the SMS serves its Web services on 443 only
+        webservices.mount(app)
     app.add_middleware(ObserveRequests, services=svc, listener=listener)
     return app

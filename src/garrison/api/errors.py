@@ -36,7 +36,9 @@ def _code(status: int) -> str:
 
 
 async def _garrison_error(request: Request, exc: Exception) -> JSONResponse:
-    status = next((s for kind, s in STATUS_OF.items() if isinstance(exc, kind)), 400)
+    status = next((s for kind, s in STATUS_OF.items() if isinstance(exc, kind)), None)
+    if status is None:
+        status = getattr(exc, "status", 400)
     log.info("%s %s -> %d: %s", request.method, request.url.path, status, exc)
     return error_response(status, _code(status), str(exc))
 

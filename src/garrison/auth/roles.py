@@ -23,6 +23,11 @@ class Capability(StrEnum):
     DEVICES_WRITE = "devices.write"
     EVENTS_READ = "events.read"  # query, export and stream stored events
     EVENTS_INGEST = "events.ingest"  # push events over HTTPS, as a device does
+    RESPONDER_READ = "responder.read"  # see policies and responses
+    RESPONDER_RESPOND = "responder.respond"  # open, close and extend responses
+    RESPONDER_POLICIES = "responder.policies"  # create, change and delete policies
+    REPUTATION_READ = "reputation.read"  # query entries, list tag categories
+    REPUTATION_WRITE = "reputation.write"  # add, delete, import entries; manage categories
 
 
 ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
@@ -36,6 +41,10 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.DEVICES_WRITE,
             Capability.EVENTS_READ,
             Capability.EVENTS_INGEST,
+            Capability.RESPONDER_READ,
+            Capability.RESPONDER_RESPOND,
+            Capability.REPUTATION_READ,
+            Capability.REPUTATION_WRITE,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -45,6 +54,8 @@ ROLE_CAPABILITIES: dict[Role, frozenset[Capability]] = {
             Capability.METRICS_READ,
             Capability.DEVICES_READ,
             Capability.EVENTS_READ,
+            Capability.RESPONDER_READ,
+            Capability.REPUTATION_READ,
         }
     ),
 }

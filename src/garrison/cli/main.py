@@ -17,6 +17,7 @@ from garrison.cli import (
     init,
     ports,
     remote,
+    responder,
     serve,
     status,
     users,
@@ -78,6 +79,8 @@ app.add_typer(ports.app, name="ports")
 app.add_typer(config.app, name="config")
 app.add_typer(devices.app, name="devices")
 app.add_typer(events.app, name="events")
+app.add_typer(responder.policies_app, name="responder")
+app.add_typer(responder.responses_app, name="responses")
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import typer
@@ -53,18 +55,6 @@ def api(
     method = method.upper()
     if method not in METHODS:
         raise typer.BadParameter(f"must be one of {', '.join(METHODS)}", param_hint="METHOD")
-    if not api_key:
-        err_console.print(
-            "[red]error:[/] no API key: set GARRISON_API_KEY or pass --api-key "
-            "(make one with `garrison api-keys create USER`)"
-        )
-        raise typer.Exit(2)
-    config = settings(ctx)
-    base = server or f"https://127.0.0.1:{config.port('client-api')}"
-    cafile = ca_file
-    if cafile is None and server is None and config.certificate_path.exists():
-        cafile = config.certificate_path
-    verify = client_context(config.tls.profile, cafile=cafile, verify=not insecure)
     body = None
     if data is not None:
         text = Path(data[1:]).read_text() if data.startswith("@") else data
@@ -72,14 +62,54 @@ def api(
             body = json.loads(text)
         except json.JSONDecodeError as exc:
             raise typer.BadParameter(f"not JSON: {exc}", param_hint="--data") from None
+    connection = Connection(server, api_key, ca_file, insecure, timeout)
+    response = call_api(ctx, connection, method, path, body)
+    if response.content:
+        if os.isatty(1):
+            console.print(JSON(response.text))
+        else:
+            print(response.text)
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where and how the remote commands reach a Garrison's API."""
+
+    server: str | None = None
+    api_key: str | None = None
+    ca_file: Path | None = None
+    insecure: bool = False
+    timeout: float = 30.0
+
+    @classmethod
+    def from_environment(cls) -> Connection:
+        return cls(os.environ.get("GARRISON_URL"), os.environ.get("GARRISON_API_KEY"))
+
+
+def call_api(
+    ctx: typer.Context, connection: Connection, method: str, path: str, body: Any = None
+) -> httpx.Response:
+    """One request to the API; on any error, print what went wrong and exit non-zero."""
+    if not connection.api_key:
+        err_console.print(
+            "[red]error:[/] no API key: set GARRISON_API_KEY or pass --api-key "
+            "(make one with `garrison api-keys create USER`)"
+        )
+        raise typer.Exit(2)
+    config = settings(ctx)
+    base = connection.server or f"https://127.0.0.1:{config.port('client-api')}"
+    cafile = connection.ca_file
+    if cafile is None and connection.server is None and config.certificate_path.exists():
+        cafile = config.certificate_path
+    verify = client_context(config.tls.profile, cafile=cafile, verify=not connection.insecure)
     try:
         response = httpx.request(
             method,
             base.rstrip("/") + "/" + path.lstrip("/"),
             json=body,
-            headers={"X-SMS-API-KEY": api_key},
+            headers={"X-SMS-API-KEY": connection.api_key},
             verify=verify,
-            timeout=timeout,
+            timeout=connection.timeout,
         )
     except httpx.HTTPError as exc:
         err_console.print(f"[red]error:[/] {base}: {exc}")
@@ -91,8 +121,4 @@ def api(
             message = response.text[:200]
         err_console.print(f"[red]error:[/] {response.status_code}: {message}")
         raise typer.Exit(1)
-    if response.content:
-        if os.isatty(1):
-            console.print(JSON(response.text))
-        else:
-            print(response.text)
+    return response

@@ -25,6 +25,8 @@ COUNTERS = {
     "garrison_events_written": "events stored",
     "garrison_events_writer_dropped": "events lost before storing",
     "garrison_device_poll_failures": "device polls failed",
+    "garrison_responder_actions": "Responder actions run",
+    "garrison_nms_commands_dropped": "NMS commands dropped",
 }
 
 
@@ -61,11 +63,13 @@ def status(
         states = svc.devices.count_by_state()
         last_hour = svc.events.count(cli, EventFilters(since=now - timedelta(hours=1)))
         last_day = svc.events.count(cli, EventFilters(since=now - timedelta(days=1)))
+        open_responses = svc.policies.count_responses(cli, states=["open"])
     fleet = Table("devices", "count", title="fleet")
     for state in ("reachable", "degraded", "unreachable", "unknown"):
         fleet.add_row(state, str(states.get(state, 0)))
     console.print(fleet)
     console.print(f"events stored: {last_hour} in the last hour, {last_day} in the last day")
+    console.print(f"open responses: {open_responses} (garrison responses list)")
     if not api_key:
         console.print("[dim]Set GARRISON_API_KEY to add the running server's counters.[/]")
         return

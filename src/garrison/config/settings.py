@@ -155,6 +155,81 @@ class PollerSettings(_Section):
     )
 
 
+class ResponderSettings(_Section):
+    """The Responder: its engine, and the NMS trap listener on UDP 162."""
+
+    enabled: bool = True
+    nms_traps: bool = Field(
+        True, description="take tptSmsQuarantineCommand/UnQuarantineRequest traps on UDP 162"
+    )
+    nms_communities: list[str] = Field(default_factory=lambda: ["public"])
+    nms_v3_users: list[SnmpV3User] = Field(default_factory=list)
+    nms_allowed_sources: list[str] = Field(
+        default_factory=lambda: ["127.0.0.0/8", "::1/128"],
+        description="addresses or CIDRs an NMS may send commands from",
+    )
+    max_open_responses: int = Field(100_000, ge=1, le=10_000_000, description="across all policies")
+    action_concurrency: int = Field(
+        64, ge=1, le=10_000, description="actions running at once, across all responses"
+    )
+    max_evidence_events: int = Field(
+        20, ge=1, le=1000, description="triggering events kept with a response"
+    )
+
+
+class SmtpSettings(_Section):
+    """The mail server the email action sends through (the SMS's Server Properties >
+    Network SMTP settings)."""
+
+    host: str = Field("", description="empty: email actions fail with a clear reason")
+    port: int = Field(ports.get("responder-email").port, ge=1, le=65535)
+    sender: str = Field("garrison@localhost", description="the From address")
+    starttls: Literal["auto", "require", "never"] = Field(
+        "auto", description="auto uses STARTTLS when the server offers it"
+    )
+    verify_tls: bool = Field(True, description="verify the server's certificate")
+    ca_file: str = Field("", description="PEM bundle to verify against; empty: system CAs")
+    username: str = ""
+    password: str = Field("", repr=False)
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+
+
+class RadiusClient(_Section):
+    """A switch (NAS) allowed to send Access-Requests to the proxy."""
+
+    address: str = Field(description="address or CIDR of the switch")
+    secret: str = Field(min_length=1, repr=False)
+
+
+class RadiusProxySettings(_Section):
+    """The RADIUS proxy on UDP 1812: forwards switches' Access-Requests to the site's
+    RADIUS server and rejects quarantined MACs and users."""
+
+    enabled: bool = False
+    upstream_host: str = Field("127.0.0.1", description="the site's RADIUS server")
+    upstream_port: int = Field(ports.get("radius-auth").port, ge=1, le=65535)
+    upstream_secret: str = Field("", repr=False)
+    upstream_timeout_seconds: float = Field(3.0, gt=0, le=60)
+    upstream_retries: int = Field(2, ge=0, le=10)
+    clients: list[RadiusClient] = Field(default_factory=list)
+    dictionary: str = Field(
+        "", description="RADIUS dictionary file; empty: FreeRADIUS's if installed, else built in"
+    )
+
+
+class ReputationSettings(_Section):
+    """The reputation store (the SMS's repEntries) and the Responder's writes to it."""
+
+    aggregate_seconds: float = Field(
+        60.0, gt=0, le=86_400, description="the reputation-entry action writes this often"
+    )
+    max_batch: int = Field(1000, ge=1, le=100_000, description="or at once at this many")
+    default_cap: int = Field(
+        10_000, ge=1, description="entries one policy's reputation-entry action may add"
+    )
+    expire_every_seconds: float = Field(60.0, gt=0, le=86_400)
+
+
 class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -174,6 +249,10 @@ class Settings(_Section):
     snmp_trap: SnmpTrapSettings = SnmpTrapSettings()
     syslog: SyslogSettings = SyslogSettings()
     poller: PollerSettings = PollerSettings()
+    responder: ResponderSettings = ResponderSettings()
+    smtp: SmtpSettings = SmtpSettings()
+    radius_proxy: RadiusProxySettings = RadiusProxySettings()
+    reputation: ReputationSettings = ReputationSettings()
     ports: dict[str, int] = Field(default_factory=dict)
 
     @field_validator("ports")
@@ -400,6 +479,38 @@ enabled = {str(settings.poller.enabled).lower()}
 interval_seconds = {settings.poller.interval_seconds}
 timeout_seconds = {settings.poller.timeout_seconds}
 concurrency = {settings.poller.concurrency}
+
+[responder]
+# The Responder (see docs/responder.md): policies, responses and their actions.
+enabled = {str(settings.responder.enabled).lower()}
+# NMS quarantine commands (tptSmsQuarantineCommand) as SNMP traps on UDP 162.
+nms_traps = {str(settings.responder.nms_traps).lower()}
+nms_communities = {json.dumps(settings.responder.nms_communities)}
+nms_allowed_sources = {json.dumps(settings.responder.nms_allowed_sources)}
+max_open_responses = {settings.responder.max_open_responses}
+
+[smtp]
+# The mail server of the email action. Empty host: email actions fail, saying so.
+host = "{settings.smtp.host}"
+port = {settings.smtp.port}
+sender = "{settings.smtp.sender}"
+# auto | require | never
+starttls = "{settings.smtp.starttls}"
+username = "{settings.smtp.username}"
+# password = ""
+
+[radius_proxy]
+# Forward switches' Access-Requests to the site's RADIUS server, rejecting quarantined
+# MACs and users (UDP 1812). Each switch: clients = [{{ address = "10.0.0.0/24", secret = "..." }}]
+enabled = {str(settings.radius_proxy.enabled).lower()}
+upstream_host = "{settings.radius_proxy.upstream_host}"
+upstream_port = {settings.radius_proxy.upstream_port}
+# upstream_secret = ""
+
+[reputation]
+# The Responder's reputation-entry action aggregates its writes (the SMS advises 60 min).
+aggregate_seconds = {settings.reputation.aggregate_seconds}
+default_cap = {settings.reputation.default_cap}
 
 [ports]
 # Per-service overrides by catalog key (see `garrison ports --listening`), e.g.

@@ -3,10 +3,13 @@ and syslog line, so it never touches the database on the hot path."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable, Iterable
 
 
+# Pure, and called for every datagram from a sender outside the inventory.
+@functools.lru_cache(maxsize=4096)
 def _canonical(address: str) -> str | None:
     try:
         parsed = ipaddress.ip_address(address)

@@ -282,6 +282,11 @@ class DeviceService:
         with self.store.transaction() as tx:
             return Devices(tx.session).get(device_id)
 
+    def all_groups(self) -> list[DeviceGroupRecord]:
+        """Every device group (the Responder resolves action targets with it)."""
+        with self.store.transaction() as tx:
+            return DeviceGroups(tx.session).list()
+
     def record_samples(self, samples: Sequence[NewSample]) -> list[StateChange]:
         """Store a batch of samples and the states they set, in one transaction."""
         with self.store.transaction() as tx:

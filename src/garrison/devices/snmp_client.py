@@ -10,8 +10,6 @@ back as plain ``int`` or ``str``; objects the agent does not have are simply abs
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,55 +20,26 @@ from pysnmp.hlapi.v3arch.asyncio import (
     ObjectIdentity,
     ObjectType,
     SnmpEngine,
-    Udp6TransportTarget,
-    UdpTransportTarget,
     UsmUserData,
     bulk_cmd,
     get_cmd,
-    usmAesBlumenthalCfb192Protocol,
-    usmAesBlumenthalCfb256Protocol,
-    usmAesCfb128Protocol,
-    usmDESPrivProtocol,
-    usmHMAC128SHA224AuthProtocol,
-    usmHMAC192SHA256AuthProtocol,
-    usmHMAC256SHA384AuthProtocol,
-    usmHMAC384SHA512AuthProtocol,
-    usmHMACMD5AuthProtocol,
-    usmHMACSHAAuthProtocol,
 )
 from pysnmp.proto import errind
 from pysnmp.proto.rfc1902 import Integer, ObjectIdentifier, OctetString
 from pysnmp.proto.rfc1905 import EndOfMibView, NoSuchInstance, NoSuchObject
 
+from garrison.snmp.credentials import (
+    REFUSED_CREDENTIALS,
+    auth_data,
+    credentials_key,
+    transport_kind,
+)
+from garrison.snmp.engines import EnginePool
 from garrison.store.devices import DeviceRecord
 
-AUTH_PROTOCOLS = {
-    "SHA": usmHMACSHAAuthProtocol,
-    "SHA-224": usmHMAC128SHA224AuthProtocol,
-    "SHA-256": usmHMAC192SHA256AuthProtocol,
-    "SHA-384": usmHMAC256SHA384AuthProtocol,
-    "SHA-512": usmHMAC384SHA512AuthProtocol,
-    "MD5": usmHMACMD5AuthProtocol,
-}
-# AES-192/256 with the key extension net-snmp and most agents use (Blumenthal draft).
-PRIV_PROTOCOLS = {
-    "AES": usmAesCfb128Protocol,
-    "AES-192": usmAesBlumenthalCfb192Protocol,
-    "AES-256": usmAesBlumenthalCfb256Protocol,
-    "DES": usmDESPrivProtocol,
-}
-# Error indications that mean "wrong credentials" rather than "no answer".
-AUTH_ERRORS = (
-    errind.UnknownUserName,
-    errind.WrongDigest,
-    errind.DecryptionError,
-    errind.AuthenticationError,
-    errind.AuthenticationFailure,
-    errind.UnknownSecurityName,
-    errind.UnsupportedSecurityLevel,
-    errind.UnknownCommunityName,
-    errind.NotInTimeWindow,
-)
+# Error indications that mean "wrong credentials" rather than "no answer"; an agent that
+# finds our clock outside its time window refuses too.
+AUTH_ERRORS = (*REFUSED_CREDENTIALS, errind.NotInTimeWindow)
 MAX_REPETITIONS = 16
 MAX_WALK_ROUNDS = 64  # bounds a walk of a broken or huge agent
 MAX_KEPT_OBJECTS = 1024
@@ -114,27 +83,10 @@ class SnmpTarget:
 
     def engine_key(self) -> tuple[str, ...]:
         """Targets with the same key may share an SNMP engine."""
-        if self.version == "3":
-            return (
-                "3",
-                self.user,
-                self.auth_protocol,
-                self.auth_key,
-                self.priv_protocol,
-                self.priv_key,
-            )
-        return ("2c",)
+        return credentials_key(self)
 
     def auth_data(self) -> CommunityData | UsmUserData:
-        if self.version == "3":
-            return UsmUserData(
-                self.user,
-                self.auth_key,
-                self.priv_key,
-                authProtocol=AUTH_PROTOCOLS[self.auth_protocol],
-                privProtocol=PRIV_PROTOCOLS[self.priv_protocol],
-            )
-        return CommunityData(self.community, mpModel=1)
+        return auth_data(self)
 
 
 def plain(value: Any) -> int | str | None:
@@ -169,11 +121,10 @@ class SnmpClient:
     def __init__(self, *, timeout: float, retries: int) -> None:
         self.timeout = timeout
         self.retries = retries
-        self._engines: dict[tuple[str, ...], SnmpEngine] = {}
-        self._loop: asyncio.AbstractEventLoop | None = None
         # Transport targets are kept per address: making one resolves the address in a
         # thread, which a large fleet should not pay on every poll.
         self._transports: dict[tuple[str, int], Any] = {}
+        self._engines = EnginePool(on_reset=self._transports.clear)
         # Requests name the same few OIDs over and over; an ObjectType resolved once (an
         # OID lookup of a few milliseconds) is reused, which keeps each request's share
         # of the event loop small when hundreds of devices are polled at once.
@@ -191,23 +142,14 @@ class SnmpClient:
         return out
 
     def _engine_for(self, target: SnmpTarget) -> SnmpEngine:
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # engines belong to the loop they were made on
-            self.close()
-            self._loop = loop
-        key = target.engine_key()
-        engine = self._engines.get(key)
-        if engine is None:
-            engine = self._engines[key] = SnmpEngine()
-        return engine
+        return self._engines.get(target.engine_key())
 
     async def _transport(self, target: SnmpTarget) -> Any:
         key = (target.address, target.port)
         transport = self._transports.get(key)
         if transport is None:
-            kind = Udp6TransportTarget if ":" in target.address else UdpTransportTarget
             try:
-                transport = await kind.create(
+                transport = await transport_kind(target.address).create(
                     (target.address, target.port), timeout=self.timeout, retries=self.retries
                 )
             except Exception as exc:  # an address the resolver or socket layer refuses
@@ -297,10 +239,5 @@ class SnmpClient:
         return rows
 
     def close(self) -> None:
-        for engine in self._engines.values():
-            # Closing a half-started engine must not hide the error that stopped it.
-            with contextlib.suppress(Exception):
-                engine.close_dispatcher()
-        self._engines.clear()
-        self._loop = None
+        self._engines.close()
         self._transports.clear()

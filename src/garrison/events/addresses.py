@@ -23,11 +23,11 @@ def address_number(text: str) -> int | None:
     # takes what it refuses, such as a scoped fe80::1%eth0.
     try:
         return IPV4_MAPPED | int.from_bytes(socket.inet_pton(socket.AF_INET, text))
-    except OSError:
+    except (OSError, ValueError):
         pass
     try:
         return int.from_bytes(socket.inet_pton(socket.AF_INET6, text))
-    except OSError:
+    except (OSError, ValueError):
         pass
     try:
         address = ipaddress.ip_address(text)

@@ -8,6 +8,11 @@ from garrison.collectors.syslog import build_syslog_receivers
 from garrison.devices.poller import DevicePoller
 from garrison.events.retention import RetentionTask
 from garrison.events.writer import EventWriter
+from garrison.reputation.batcher import ReputationBatcher
+from garrison.reputation.expiry import ReputationExpiry
+from garrison.responder.engine import Responder
+from garrison.responder.nms_receiver import NmsTrapReceiver
+from garrison.responder.radius import RadiusProxy
 from garrison.server.component import Component
 from garrison.server.https import HttpsListener
 from garrison.services import Services
@@ -26,6 +31,7 @@ def build_components(svc: Services) -> list[Component]:
     # Consumers of the bus.
     components.append(EventWriter(svc.store, svc.bus, settings.events, svc.metrics))
     components.append(RetentionTask(svc.store, settings.events, svc.metrics))
+    components.extend(responder_components(svc))
     # Collectors and pollers.
     if settings.poller.enabled:
         components.append(DevicePoller.of(svc))
@@ -48,4 +54,33 @@ def build_components(svc: Services) -> list[Component]:
                 grace_seconds=settings.server.shutdown_grace_seconds,
             )
         )
+    return components
+
+
+def responder_components(svc: Services) -> list[Component]:
+    """The reputation writer and its expiry, the Responder, and its listeners: the RADIUS
+    proxy (UDP 1812) and the NMS command listener (UDP 162)."""
+    settings = svc.settings
+    reputation = settings.reputation
+    batcher = ReputationBatcher(
+        svc.reputation,
+        interval=reputation.aggregate_seconds,
+        max_batch=reputation.max_batch,
+        default_cap=reputation.default_cap,
+    )
+    components: list[Component] = [
+        batcher,
+        ReputationExpiry(svc.reputation, reputation.expire_every_seconds),
+    ]
+    if not settings.responder.enabled:
+        return components
+    responder = Responder(svc, reputation=batcher)
+    components.append(responder)
+    if settings.radius_proxy.enabled:
+        radius_proxy = RadiusProxy(settings, responder.hosts)
+        # The switch-disconnect action finds a host's switch in the proxy's sessions.
+        responder.action_services.radius_sessions = radius_proxy.sessions
+        components.append(radius_proxy)
+    if settings.responder.nms_traps:
+        components.append(NmsTrapReceiver(settings, responder.handle_nms, svc.metrics))
     return components

@@ -9,8 +9,11 @@ databases. A CIDR block is then one indexed range scan on ``(hi, lo)``: a prefix
 or less is a range of ``hi``; a longer one fixes ``hi`` and is a range of ``lo``. (An IPv6
 block wider than ::ffff:0:0/96 is two such ranges around it: IPv6 filters mean IPv6.)
 
-Writes use one Core ``INSERT`` executed many times (no ORM objects); reads return
-`StoredEvent`s, the plain `Event` with its row id.
+Writes use one ``INSERT`` executed many times (no ORM objects): on SQLite, the hot path of
+trap ingest, rows are built as plain tuples in the form SQLAlchemy would bind them and
+handed to the driver's ``executemany`` (`sqlite_row`); elsewhere through a Core
+``insert()`` with SQLAlchemy's bind processing (`_row`, also the reference the tests hold
+the SQLite rows to). Reads return `StoredEvent`s, the plain `Event` with its row id.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -177,21 +180,196 @@ def _row(event: Event) -> dict[str, Any]:
     return row
 
 
+# json.dumps(value, ensure_ascii=False) builds this encoder on every call; one is enough.
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _extra(extra: dict[str, str]) -> str:
     """The JSON of ``extra``; when too long for the column, the pairs that fit, and a note
     (cutting the JSON text itself would leave it unreadable)."""
     if not extra:
         return ""
-    text = clean_text(json.dumps(extra, ensure_ascii=False), TEXT_LIMIT + 1)
+    text = clean_text(_to_json(extra), TEXT_LIMIT + 1)
     if len(text) <= TEXT_LIMIT:
         return text
     kept: dict[str, str] = {"garrison.truncated": "true"}
     for key, value in extra.items():
         kept[key] = value
-        if len(json.dumps(kept, ensure_ascii=False)) > TEXT_LIMIT // 2:
+        if len(_to_json(kept)) > TEXT_LIMIT // 2:
             del kept[key]
             break
-    return clean_text(json.dumps(kept, ensure_ascii=False), TEXT_LIMIT)
+    return clean_text(_to_json(kept), TEXT_LIMIT)
+
+
+# -- the SQLite write path: rows as the driver takes them --------------------------------
+
+# Every column but the id, in table order; the text columns that get cleaned, in the
+# order sqlite_row lists them.
+SQLITE_COLUMNS = tuple(c.name for c in EVENTS.columns if c.name != "id")
+SQLITE_INSERT = (
+    f"INSERT INTO {EVENTS.name} ({', '.join(SQLITE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in SQLITE_COLUMNS)})"
+)
+_CLEANED = (
+    "collector",
+    "source_address",
+    "device_name",
+    "policy_id",
+    "signature_id",
+    "name",
+    "category",
+    "protocol",
+    "src_ip",
+    "dst_ip",
+    "segment",
+    "action_set",
+    "message_params",
+    "message",
+)
+assert set(_CLEANED) == set(_TEXT_LIMITS) - {"kind", "action"}, "a text column is not cleaned"
+(
+    _COLLECTOR,
+    _SOURCE,
+    _DEVICE_NAME,
+    _POLICY_ID,
+    _SIGNATURE_ID,
+    _NAME,
+    _CATEGORY,
+    _PROTOCOL,
+    _SRC_IP,
+    _DST_IP,
+    _SEGMENT,
+    _ACTION_SET,
+    _MESSAGE_PARAMS,
+    _MESSAGE,
+) = (_TEXT_LIMITS[name] for name in _CLEANED)
+
+
+def sqlite_time(value: datetime | None) -> str | None:
+    """A timestamp as UTCDateTime and SQLite's DATETIME bind it: naive UTC text with
+    microseconds ("2026-01-31 12:00:00.000000")."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+    # Cutting "+00:00" off the text is much cheaper than replace(tzinfo=None).
+    return value.isoformat(" ", "microseconds")[:-6]
+
+
+def sqlite_row(event: Event) -> tuple[Any, ...]:
+    """The values of SQLITE_COLUMNS for ``event``: what `_row` gives after SQLAlchemy's
+    bind processing on SQLite, without it (the tests compare the stored rows)."""
+    e = event
+    texts = (
+        e.collector,
+        e.source_address,
+        e.device_name,
+        e.policy_id,
+        e.signature_id,
+        e.name,
+        e.category,
+        e.protocol,
+        e.src_ip,
+        e.dst_ip,
+        e.segment,
+        e.action_set,
+        e.message_params,
+        e.message,
+    )
+    joined = "".join(texts)
+    if joined.isascii() and "\x00" not in joined:
+        # The common case: only the lengths to cut (a slice that fits is the same str).
+        (
+            collector,
+            source,
+            device_name,
+            policy_id,
+            signature_id,
+            name,
+            category,
+            protocol,
+            src_ip,
+            dst_ip,
+            segment,
+            action_set,
+            message_params,
+            message,
+        ) = texts
+        collector = collector[:_COLLECTOR]
+        source = source[:_SOURCE]
+        device_name = device_name[:_DEVICE_NAME]
+        policy_id = policy_id[:_POLICY_ID]
+        signature_id = signature_id[:_SIGNATURE_ID]
+        name = name[:_NAME]
+        category = category[:_CATEGORY]
+        protocol = protocol[:_PROTOCOL]
+        src_ip = src_ip[:_SRC_IP]
+        dst_ip = dst_ip[:_DST_IP]
+        segment = segment[:_SEGMENT]
+        action_set = action_set[:_ACTION_SET]
+        message_params = message_params[:_MESSAGE_PARAMS]
+        message = message[:_MESSAGE]
+    else:
+        (
+            collector,
+            source,
+            device_name,
+            policy_id,
+            signature_id,
+            name,
+            category,
+            protocol,
+            src_ip,
+            dst_ip,
+            segment,
+            action_set,
+            message_params,
+            message,
+        ) = (clean_text(v, _TEXT_LIMITS[k]) for k, v in zip(_CLEANED, texts, strict=True))
+    src_hi, src_lo = split_number(address_number(e.src_ip))
+    dst_hi, dst_lo = split_number(address_number(e.dst_ip))
+    begin_time = e.begin_time
+    end_time = e.end_time
+    packet_trace = e.packet_trace
+    return (
+        sqlite_time(e.received_at),
+        str(e.kind),
+        collector,
+        source,
+        int(e.severity),
+        e.device_id,
+        device_name,
+        e.sequence,
+        e.alert_type,
+        policy_id,
+        signature_id,
+        e.signature_number,
+        name,
+        category,
+        None if begin_time is None else sqlite_time(begin_time),
+        None if end_time is None else sqlite_time(end_time),
+        e.hit_count,
+        protocol,
+        src_ip,
+        src_hi,
+        src_lo,
+        e.src_port,
+        dst_ip,
+        dst_hi,
+        dst_lo,
+        e.dst_port,
+        e.vlan,
+        segment,
+        e.physical_port_in,
+        str(e.action),
+        action_set,
+        None if packet_trace is None else int(packet_trace),
+        message_params,
+        message,
+        _extra(e.extra),
+    )
 
 
 def _enum(kind: Any, value: Any, default: Any) -> Any:
@@ -321,8 +499,19 @@ class EventRows:
         """Insert ``events`` with one statement executed many times; return how many."""
         if not events:
             return 0
-        self._session.execute(insert(EVENTS), [_row(e) for e in events])
+        connection = self._session.connection()
+        if connection.dialect.name == "sqlite":
+            # Driver-level SQL: SQLAlchemy still wraps the driver's errors (the writer
+            # tells a locked database from bad data by them) but binds nothing itself.
+            connection.exec_driver_sql(SQLITE_INSERT, [sqlite_row(e) for e in events])
+        else:
+            self.insert_many_core(events)
         return len(events)
+
+    def insert_many_core(self, events: Sequence[Event]) -> None:
+        """Insert through a Core ``insert()`` and SQLAlchemy's bind processing: the path
+        of PostgreSQL and MariaDB, and the reference for the SQLite one in the tests."""
+        self._session.execute(insert(EVENTS), [_row(e) for e in events])
 
     def get(self, event_id: int) -> StoredEvent | None:
         row = self._session.execute(select(EVENTS).where(COLUMNS.id == event_id)).first()

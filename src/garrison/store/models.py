@@ -123,3 +123,5 @@ class AuditEntry(Base):
 
 from garrison.store import devices as _devices  # noqa: E402,F401
 from garrison.store import events as _events  # noqa: E402,F401
+from garrison.store import reputation as _reputation  # noqa: E402,F401
+from garrison.store import responder as _responder  # noqa: E402,F401

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from garrison.collectors.snmp_trap.ber import DecodeError
+from garrison.collectors.snmp_trap.fastpath import decode_known
 from garrison.collectors.snmp_trap.messages import V3, decode, inform_response, message_version
 from garrison.collectors.snmp_trap.tippingpoint import to_event
 from garrison.collectors.snmp_trap.usm import Usm, UsmError
@@ -151,6 +152,17 @@ class TrapReceiver:
         device_id = self._lookup(host)
         if device_id is None and not self._accept_unknown:
             self.drop("unknown-source", host, "not in the inventory")
+            return
+        # Most traffic is a v2c TippingPoint trap: decoded and mapped in one pass. Anything
+        # else (or anything odd about it) takes the general path, which names the fault.
+        known = decode_known(data, host, device_id)
+        if known is not None:
+            community, event = known
+            if community not in self._communities:
+                self.drop("bad-community", host, "community not configured")
+                return
+            self._bus.publish(event)
+            self.accepted += 1
             return
         try:
             message = decode(data, self._max_size)

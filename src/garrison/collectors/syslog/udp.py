@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from typing import Any
 
 from garrison.collectors.syslog.drops import DEFAULT_LOG_INTERVAL, DropRecorder
@@ -18,7 +17,7 @@ from garrison.collectors.syslog.pipeline import (
 from garrison.config.settings import Settings
 from garrison.events.bus import EventBus
 from garrison.metrics import Metrics
-from garrison.server.sockets import bind_udp
+from garrison.server.udp_listener import UdpListener
 
 log = logging.getLogger("garrison.collectors.syslog")
 
@@ -50,40 +49,25 @@ class SyslogUdpReceiver:
         *,
         log_interval: float = DEFAULT_LOG_INTERVAL,
     ) -> None:
-        self._host = settings.server.host
-        self._port = settings.port(CATALOG_KEY)
+        self._listener = UdpListener(settings.server.host, settings.port(CATALOG_KEY), self.name)
         self._max_bytes = settings.syslog.max_message_bytes
         self._admission = Admission(source_lookup, settings.syslog.accept_unknown_sources)
         drops = DropRecorder(metrics.syslog_dropped, interval=log_interval)
         self.handler = MessageHandler("udp", bus, metrics, drops)
-        self._socket: socket.socket | None = None
-        self._transport: asyncio.DatagramTransport | None = None
 
     @property
     def port(self) -> int:
         """The bound port (differs from the configured one when that was 0)."""
-        if self._socket is None:
-            return self._port
-        return self._socket.getsockname()[1]
+        return self._listener.port
 
     async def start(self) -> None:
-        self._socket = bind_udp(self._host, self._port, self.name)
-        self._port = self.port  # a restart binds the same port, even when 0 was asked
-        loop = asyncio.get_running_loop()
-        self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Protocol(self), sock=self._socket
-        )
-        log.info("%s listening on %s:%d/udp", self.name, self._host, self.port)
+        await self._listener.open(lambda: _Protocol(self))
+        log.info("%s listening on %s:%d/udp", self.name, self._listener.host, self.port)
 
     async def stop(self) -> None:
         # Datagrams are handled as they arrive, so there is nothing to drain.
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+        if self._listener.close():
             log.info("%s stopped", self.name)
-        elif self._socket is not None:
-            self._socket.close()
-        self._socket = None
 
     def datagram(self, data: bytes, address: str) -> None:
         peer = plain_address(address)
