@@ -93,6 +93,8 @@ class Round:
     past_budget: int = 0  # opened less than --min-timeout before its planned expiry
     open_at_first_expiry: int = 0
     open_rates: list[int] = field(default_factory=list)  # opens/s of each 1,000
+    # (seconds from the first expiry, p50 ms, max ms) of each 5 s of expiries
+    late_by_time: list[tuple[int, float, float]] = field(default_factory=list)
     loop_lag_ms: dict[str, float] = field(default_factory=dict)
     wall_seconds: float = 0.0
     load_average: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -134,6 +136,28 @@ class Hook:
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
+
+
+def one_store_thread() -> None:
+    """What-if (``--what-if-one-thread``), not Garrison's code: the engine's store calls
+    (``asyncio.to_thread`` in ``garrison.responder.engine``) all go to one dedicated
+    thread, so they never contend with each other for SQLite's write lock."""
+    import concurrent.futures
+    import contextvars
+    import functools
+    import types
+
+    from garrison.responder import engine
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+
+    async def to_thread(func: Any, /, *args: Any, **kwargs: Any) -> Any:
+        call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(pool, call)
+
+    shim = types.SimpleNamespace(**{n: getattr(asyncio, n) for n in dir(asyncio) if n[0] != "_"})
+    shim.to_thread = to_thread
+    engine.asyncio = shim  # type: ignore[assignment]
 
 
 def timeout_actions(action: str, hook_port: int) -> list[dict[str, Any]]:
@@ -178,6 +202,8 @@ async def one_round(args: argparse.Namespace, number: int, console: Any) -> Roun
     from tests.support import make_settings
 
     probe_action.reset()
+    if args.what_if_one_thread:
+        one_store_thread()
     result = Round(count=args.count, action=args.action)
     work = Path(tempfile.mkdtemp(prefix="garrison-expiry-"))
     hook = Hook()
@@ -282,6 +308,7 @@ async def one_round(args: argparse.Namespace, number: int, console: Any) -> Roun
             for _id, expires, _closed, started in rows
             if started is not None
         ]
+        result.late_by_time = by_time(rows)
         result.closed = len(close_late)
         result.close_late = summary(close_late)
         result.action_late = summary(action_late)
@@ -304,6 +331,21 @@ async def one_round(args: argparse.Namespace, number: int, console: Any) -> Roun
         gc.unfreeze()
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def by_time(rows: list[tuple[int, datetime, datetime | None, datetime | None]]) -> list[Any]:
+    """Lateness in 5 s buckets of expiry time: a backlog grows, a stall is a spike."""
+    closed = [(e, (c - e).total_seconds()) for _i, e, c, _s in rows if c is not None]
+    if not closed:
+        return []
+    first = min(e for e, _ in closed)
+    buckets: dict[int, list[float]] = {}
+    for expires, late in closed:
+        buckets.setdefault(int((expires - first).total_seconds()) // 5 * 5, []).append(late)
+    return [
+        (start, round(percentile(v, 0.5) * 1000), round(max(v) * 1000))
+        for start, v in sorted(buckets.items())
+    ]
 
 
 def count_closed(services: Any) -> int:
@@ -389,7 +431,8 @@ async def main_async(args: argparse.Namespace) -> None:
         console = Console(width=160)  # a log file: room for the whole table
     console.print(
         f"{args.count} responses a round, timeouts {args.min_timeout}-{args.max_timeout} s, "
-        f"action {args.action}, {args.rounds} rounds; load average "
+        f"action {args.action}, {args.rounds} rounds"
+        f"{'; WHAT-IF: store calls on one thread' if args.what_if_one_thread else ''}; load "
         f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} cores"
     )
     rounds = []
@@ -402,6 +445,8 @@ async def main_async(args: argparse.Namespace) -> None:
         )
         if args.open_only:
             continue
+        console.print(f"round {number}: lateness by 5 s of expiries (s, p50 ms, max ms): ")
+        console.print(" ".join(f"{t}:{p}/{m}" for t, p, m in r.late_by_time))
         console.print(
             f"round {number}: opened in {r.open_seconds:.1f} s; closed {r.closed}; "
             f"late p50 {r.close_late['p50'] * 1000:.0f} ms p99 {r.close_late['p99'] * 1000:.0f} "
@@ -438,6 +483,11 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=60.0, help="s to wait past the last")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--open-only", action="store_true", help="open, measure, stop")
+    parser.add_argument(
+        "--what-if-one-thread",
+        action="store_true",
+        help="not Garrison as it is: the engine's store calls on one dedicated thread",
+    )
     args = parser.parse_args()
     try:
         import uvloop  # garrison serve runs on uvloop where it is installed

@@ -4,6 +4,7 @@ limits, expiry, retrigger rules, caps, and taking up unfinished work after a cra
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -348,3 +349,36 @@ async def test_a_host_already_in_active_response_is_not_escalated(responder: Res
     await asyncio.sleep(0.3)
     await responder.idle()
     assert responder.svc.policies.list_responses(ADMIN, policy="Escalate") == []
+
+
+async def test_a_threshold_hit_is_announced_by_its_notifications(responder: Responder) -> None:
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
+    port = receiver.getsockname()[1]
+    try:
+        await add_policy(
+            responder,
+            name="Noisy",
+            initiation=["threshold"],
+            threshold={
+                "hits": 2,
+                "period_seconds": 60,
+                "notifications": [
+                    {
+                        "type": "syslog",
+                        "settings": {
+                            "host": "127.0.0.1",
+                            "port": port,
+                            "message": "threshold hit by {address} ({event_count} events)",
+                        },
+                    }
+                ],
+            },
+        )
+        responder.svc.bus.publish(alert("203.0.113.9"))
+        responder.svc.bus.publish(alert("203.0.113.9"))
+        datagram = await asyncio.to_thread(receiver.recv, 65535)
+    finally:
+        receiver.close()
+    assert b"threshold hit by 203.0.113.9 (2 events)" in datagram
