@@ -29,6 +29,8 @@ are printed as a table and written as JSON to /tmp/garrison-responder-expiry-<ti
 
     /tmp/gvenv/bin/python bench/responder_expiry.py                      # 3 rounds, 10,000
     /tmp/gvenv/bin/python bench/responder_expiry.py --rounds 1 --count 2000 --open-budget 20
+
+``--open-only`` opens, prints the open rate by thousands and RSS, and stops.
 """
 
 from __future__ import annotations
@@ -138,28 +140,6 @@ class Hook:
             await self.server.wait_closed()
 
 
-def one_store_thread() -> None:
-    """What-if (``--what-if-one-thread``), not Garrison's code: the engine's store calls
-    (``asyncio.to_thread`` in ``garrison.responder.engine``) all go to one dedicated
-    thread, so they never contend with each other for SQLite's write lock."""
-    import concurrent.futures
-    import contextvars
-    import functools
-    import types
-
-    from garrison.responder import engine
-
-    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-
-    async def to_thread(func: Any, /, *args: Any, **kwargs: Any) -> Any:
-        call = functools.partial(contextvars.copy_context().run, func, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(pool, call)
-
-    shim = types.SimpleNamespace(**{n: getattr(asyncio, n) for n in dir(asyncio) if n[0] != "_"})
-    shim.to_thread = to_thread
-    engine.asyncio = shim  # type: ignore[assignment]
-
-
 def timeout_actions(action: str, hook_port: int) -> list[dict[str, Any]]:
     if action == "none":
         return []
@@ -202,8 +182,6 @@ async def one_round(args: argparse.Namespace, number: int, console: Any) -> Roun
     from tests.support import make_settings
 
     probe_action.reset()
-    if args.what_if_one_thread:
-        one_store_thread()
     result = Round(count=args.count, action=args.action)
     work = Path(tempfile.mkdtemp(prefix="garrison-expiry-"))
     hook = Hook()
@@ -432,7 +410,7 @@ async def main_async(args: argparse.Namespace) -> None:
     console.print(
         f"{args.count} responses a round, timeouts {args.min_timeout}-{args.max_timeout} s, "
         f"action {args.action}, {args.rounds} rounds"
-        f"{'; WHAT-IF: store calls on one thread' if args.what_if_one_thread else ''}; load "
+        f"; load "
         f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, {os.cpu_count()} cores"
     )
     rounds = []
@@ -483,11 +461,6 @@ def main() -> None:
     parser.add_argument("--margin", type=float, default=60.0, help="s to wait past the last")
     parser.add_argument("--seed", type=int, default=4)
     parser.add_argument("--open-only", action="store_true", help="open, measure, stop")
-    parser.add_argument(
-        "--what-if-one-thread",
-        action="store_true",
-        help="not Garrison as it is: the engine's store calls on one dedicated thread",
-    )
     args = parser.parse_args()
     try:
         import uvloop  # garrison serve runs on uvloop where it is installed

@@ -44,11 +44,8 @@ Results are printed and written as JSON to /tmp/garrison-responder-latency-<time
     /tmp/gvenv/bin/python bench/responder_latency.py --rates 0 --rounds 1 --samples 50
     /tmp/gvenv/bin/python bench/responder_latency.py --rates 10000 --rounds 1 --profile
 
-``--what-if-ssl-context`` measures a proposed fix without changing Garrison: it patches
-the server process so that the Web action reuses one SSL context (see
-``reuse_ssl_context``); its figures are not Garrison's as it is. ``--writer-batch N``
-sets the event writer's ``[events] writer_batch`` (rows per transaction; 5,000 by
-default), which bounds how long it holds SQLite's write lock.
+``--writer-batch N`` sets the event writer's ``[events] writer_batch`` (rows per
+transaction; 500 by default), which bounds how long it holds SQLite's write lock.
 """
 
 from __future__ import annotations
@@ -89,7 +86,6 @@ ATTACK_SIGNATURE = 9999  # a filter number the background traffic never uses
 THRESHOLD_RANGE = "198.18.0.0/16"
 WEB_RANGE = "198.19.0.0/16"
 BACKGROUND_SOURCE = "50.227.44.198"
-WHAT_IF = "; WHAT-IF: the Web action given one SSL context (not Garrison as it is)"
 LOST_AFTER = 5.0  # seconds without the action: the trigger counts as lost
 
 
@@ -131,29 +127,6 @@ def policies(hook_port: int, hits: int) -> list[dict[str, Any]]:
     ]
 
 
-def reuse_ssl_context() -> None:
-    """What-if (``--what-if-ssl-context``), not Garrison's code: the Web action builds a
-    new SSL context for every request (``httpx.AsyncClient(verify=True)`` loads the CA
-    bundle, ~60 ms of CPU on the event loop); here it is given one built once."""
-    import ssl
-
-    import httpx
-
-    from garrison.responder.actions import web
-
-    context = ssl.create_default_context()
-
-    class Shim:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(httpx, name)
-
-        @staticmethod
-        def AsyncClient(*, verify: Any = True, **options: Any) -> httpx.AsyncClient:
-            return httpx.AsyncClient(verify=context if verify is True else verify, **options)
-
-    web.httpx = Shim()  # type: ignore[assignment]
-
-
 def serve_main(argv: list[str]) -> None:
     """``_serve WORK HOOK_PORT HITS CORE [WHAT_IF]``: run Garrison; one JSON line when
     ready, then answer ``latencies`` and ``stop`` read from stdin."""
@@ -161,8 +134,6 @@ def serve_main(argv: list[str]) -> None:
     options = dict(o.partition("=")[::2] for o in argv[4].split(",")) if len(argv) > 4 else {}
     if core >= 0:
         os.sched_setaffinity(0, {core})
-    if "ssl-context" in options:
-        reuse_ssl_context()
     from garrison import logs
     from garrison.auth import Principal
     from garrison.bootstrap import initialize
@@ -348,10 +319,19 @@ class Server:
 
     @classmethod
     async def start(
-        cls, work: Path, hook_port: int, hits: int, core: int | None, what_if: str = ""
+        cls, work: Path, hook_port: int, hits: int, core: int | None, options: str = ""
     ) -> Server:
         log = (work / "serve.log").open("w")
-        cmd = [PYTHON, __file__, "_serve", str(work), str(hook_port), str(hits), "-1", what_if]
+        cmd = [
+            PYTHON,
+            __file__,
+            "_serve",
+            str(work),
+            str(hook_port),
+            str(hits),
+            "-1",
+            options,
+        ]
         process = await asyncio.create_subprocess_exec(
             *trap_ingest.pinned(cmd, core),
             stdin=asyncio.subprocess.PIPE,
@@ -501,11 +481,8 @@ async def run_round(
     pin = not args.no_pin
     hook = Hook()
     await hook.start()
-    what_if = ",".join(
-        (["ssl-context"] if args.what_if_ssl_context else [])
-        + ([f"writer-batch={args.writer_batch}"] if args.writer_batch else [])
-    )
-    server = await Server.start(work, hook.port, args.hits, CORES[-1] if pin else None, what_if)
+    options = f"writer-batch={args.writer_batch}" if args.writer_batch else ""
+    server = await Server.start(work, hook.port, args.hits, CORES[-1] if pin else None, options)
     trap_port = server.ports["snmp-trap"]
     sender: subprocess.Popen[str] | None = None
     spy: subprocess.Popen[bytes] | None = None
@@ -673,7 +650,7 @@ def report(results: list[RoundResult], console: Any) -> dict[str, Any]:
                 "[bold]median",
                 trigger,
                 "",
-                str(statistics.median(r.lost_triggers(trigger) for r in rounds)),
+                f"{statistics.median(r.lost_triggers(trigger) for r in rounds):g}",
                 *(" / ".join(f"{v:.1f}" for v in med[c]) for c in CLOCKS),
                 f"{statistics.median(r.background_rate for r in rounds):,.0f}",
                 f"{statistics.median(r.lost for r in rounds):,.0f}",
@@ -701,7 +678,7 @@ async def main_async(args: argparse.Namespace) -> None:
         os.sched_setaffinity(0, {CORES[0]})
     console.print(
         f"rates {args.rates}, {args.rounds} rounds, {args.samples} samples per trigger, "
-        f"hits {args.hits}{WHAT_IF if args.what_if_ssl_context else ''}; "
+        f"hits {args.hits}; "
         f"writer_batch {args.writer_batch or 'default'}; "
         f"cores {CORES} (server on {CORES[-1]}, load and triggers on "
         f"{CORES[0]}{', unpinned' if args.no_pin else ''}); load average "
@@ -762,11 +739,6 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the server (speedscope)")
     parser.add_argument(
         "--writer-batch", type=int, default=0, help="[events] writer_batch (0: the default)"
-    )
-    parser.add_argument(
-        "--what-if-ssl-context",
-        action="store_true",
-        help="not Garrison as it is: give the Web action one SSL context built once",
     )
     args = parser.parse_args()
     asyncio.run(main_async(args))

@@ -75,7 +75,9 @@ class AuthSettings(_Section):
 class EventSettings(_Section):
     """The event store: batched writes and retention."""
 
-    writer_batch: int = Field(5000, ge=1, le=100_000, description="rows per transaction, at most")
+    # 500 rows hold SQLite's one write lock ~10 ms: short enough that the Responder's
+    # writes never wait long behind a batch (docs/benchmarks.md, Responder).
+    writer_batch: int = Field(500, ge=1, le=100_000, description="rows per transaction, at most")
     writer_max_wait_ms: int = Field(200, ge=1, le=10_000)
     queue_capacity: int = Field(1_000_000, ge=1000, le=50_000_000)
     retention_days: int = Field(90, ge=0, description="0 keeps events forever")

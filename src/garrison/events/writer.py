@@ -160,5 +160,5 @@ class EventWriter:
         return self._drain_deadline is not None and time.monotonic() > self._drain_deadline
 
     def _insert(self, batch: Sequence[Event]) -> None:
-        with self._store.transaction() as tx:
+        with self._store.write_turn(), self._store.transaction() as tx:
             EventRows(tx.session).insert_many(batch)

@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import heapq
 import json
 import logging
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from garrison.auth import Capability, Principal
 from garrison.auth.audit import audited
@@ -59,8 +61,10 @@ from garrison.responder.policy import (
 )
 from garrison.responder.threshold import Correlator, Crossing
 from garrison.store.responder import NewAction, ResponseActionRecord, ResponseRecord, Responses
+from garrison.tls import client_context
 
 log = logging.getLogger("garrison.responder")
+T = TypeVar("T")
 
 KEEP_POLICY_TIMEOUT: Any = object()  # open(): use the policy's automatic timeout
 POLICY_REFRESH_SECONDS = 5.0  # how soon changes made by another process are seen
@@ -107,6 +111,7 @@ class Responder:
         self.action_services.extra[MANAGEMENT_POOL] = self.management
         self.latencies: deque[float] = deque(maxlen=10_000)  # trigger -> first action, s
         self._instances: dict[str, ActionType[Any]] = {}
+        self._db: ThreadPoolExecutor | None = None
         self._semaphore = asyncio.Semaphore(self.settings.action_concurrency)
         self._open_lock = asyncio.Lock()
         self._expiry: dict[int, float] = {}
@@ -123,7 +128,10 @@ class Responder:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
-        await asyncio.to_thread(self.book.ensure_default)
+        if self._db is None:
+            self._db = ThreadPoolExecutor(1, thread_name_prefix="responder-store")
+        self.action_services.client_tls = client_context(self.svc.settings.tls.profile)
+        await self._store(self.book.ensure_default)
         await self.reload_policies()
         self._subscription = self.svc.bus.subscribe(
             "responder",
@@ -164,16 +172,19 @@ class Responder:
                 log.exception("responder: closing action %s", instance.kind)
         self._instances.clear()
         await self.management.close()
+        if self._db is not None:
+            self._db.shutdown(wait=True)
+            self._db = None
 
     async def reload_policies(self) -> None:
-        await asyncio.to_thread(self.book.load)
+        await self._store(self.book.load)
         self.correlator.load(self.book.policies.values())
 
     async def _refresh(self) -> None:
         while True:
             await asyncio.sleep(POLICY_REFRESH_SECONDS)
             try:
-                if await asyncio.to_thread(self.book.changed):
+                if await self._store(self.book.changed):
                     await self.reload_policies()
             except Exception as exc:
                 self._ratelog.warning(
@@ -181,7 +192,7 @@ class Responder:
                 )
 
     async def _recover(self) -> None:
-        unfinished = await asyncio.to_thread(self._store_unfinished)
+        unfinished = await self._store(self._store_unfinished)
         now = time.time()
         for record in unfinished:
             if record.state == "open":
@@ -205,6 +216,19 @@ class Responder:
                 len(unfinished),
                 expired,
             )
+
+    async def _store(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a store call on the engine's own thread. One thread, so the engine's
+        writes never contend with each other for SQLite's lock, and land in order."""
+        return await self._store_soon(call, *args)
+
+    def _store_soon(self, call: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._db, self._in_turn, functools.partial(call, *args))
+
+    def _in_turn(self, call: Callable[[], T]) -> T:
+        with self.store.write_turn():
+            return call()
 
     def _store_unfinished(self) -> list[ResponseRecord]:
         with self.store.transaction() as tx:
@@ -362,7 +386,7 @@ class Responder:
         if trigger is Trigger.ESCALATION:
             retrigger = Retrigger.IGNORE  # escalation is never repeated for a host
         async with self._open_lock:
-            existing = await asyncio.to_thread(self._open_for, chosen.id, address)
+            existing = await self._store(self._open_for, chosen.id, address)
             if existing is not None:
                 if retrigger is Retrigger.IGNORE:
                     return existing
@@ -373,7 +397,7 @@ class Responder:
                         existing, utcnow() + timedelta(seconds=int(timeout_seconds)), actor
                     )
                 await self._close_locked(existing, actor, "opened anew by a new trigger")
-            record = await asyncio.to_thread(
+            record = await self._store(
                 self._insert,
                 chosen,
                 address,
@@ -443,10 +467,11 @@ class Responder:
         fields: dict[str, Any],
     ) -> ResponseRecord:
         responses = Responses(tx.session)
-        total = responses.count(states=("open",))
-        if total >= self.settings.max_open_responses:
+        # Every open response is in self.hosts: no need to count them in the store.
+        if len(self.hosts) >= self.settings.max_open_responses:
             raise Conflict(
-                f"{total} responses are open, the most [responder] max_open_responses allows"
+                f"{len(self.hosts)} responses are open, "
+                "the most [responder] max_open_responses allows"
             )
         cap = self.book.policies[fields["policy_name"]].spec.max_open
         if cap is not None and responses.open_count(fields["policy_id"]) >= cap:
@@ -463,7 +488,7 @@ class Responder:
         if actor is not None:
             actor.require(Capability.RESPONDER_RESPOND)
         async with self._open_lock:
-            record = await asyncio.to_thread(self._get, response_id)
+            record = await self._store(self._get, response_id)
             if record.state != "open":
                 return record
             return await self._close_locked(record, actor, reason)
@@ -477,7 +502,7 @@ class Responder:
         address = normalize_address(address)
         mac = normalize_mac(mac)
         async with self._open_lock:
-            found = await asyncio.to_thread(self._open_of_address, address)
+            found = await self._store(self._open_of_address, address)
             closed = []
             for record in found:
                 if mac and record.mac and record.mac != mac:
@@ -492,13 +517,17 @@ class Responder:
     async def _close_locked(
         self, record: ResponseRecord, actor: Principal | None, reason: str
     ) -> ResponseRecord:
-        closing = await asyncio.to_thread(self._mark_closing, record.id, actor, reason)
+        closing = await self._store(self._mark_closing, record.id, actor, reason)
+        self._forget(record)
+        self._start_phase(closing, "timeout", trigger_time=None)
+        return closing
+
+    def _forget(self, record: ResponseRecord) -> None:
+        """A response is closing: its host is no longer in Active Response."""
         self.hosts.remove(record.id)
         self._expiry.pop(record.id, None)
         if record.trigger == Trigger.ESCALATION:
             self._escalating.discard(record.address)
-        self._start_phase(closing, "timeout", trigger_time=None)
-        return closing
 
     def _mark_closing(
         self, response_id: int, actor: Principal | None, reason: str
@@ -519,7 +548,7 @@ class Responder:
         if until <= utcnow():
             raise Invalid("until: must be in the future")
         async with self._open_lock:
-            record = await asyncio.to_thread(self._get, response_id)
+            record = await self._store(self._get, response_id)
             if record.state != "open":
                 raise Conflict(f"response {response_id} is {record.state}, not open")
             return await self._extend_locked(record, until, actor)
@@ -534,7 +563,7 @@ class Responder:
             assert updated is not None
             return updated
 
-        updated = await asyncio.to_thread(write)
+        updated = await self._store(write)
         self._schedule(record.id, until.timestamp())
         return updated
 
@@ -572,17 +601,26 @@ class Responder:
                 if self._expiry.get(response_id) == at:  # else extended or closed since
                     del self._expiry[response_id]
                     due.append(response_id)
-            for response_id in due:
-                self._spawn(self._close_expired(response_id))
+            if due:
+                self._spawn(self._close_expired(due))
             delay = self._heap[0][0] - now if self._heap else 3600.0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), max(0.0, min(delay, 3600.0)))
 
-    async def _close_expired(self, response_id: int) -> None:
+    async def _close_expired(self, due: list[int]) -> None:
+        """Close what is due together: one transaction marks them all closing."""
         try:
-            await self.close(response_id, actor=None, reason="expired")
+            async with self._open_lock:
+                closing = await self._store(self._mark_expired, due)
+                for record in closing:
+                    self._forget(record)
+                    self._start_phase(record, "timeout", trigger_time=None)
         except Exception:
-            log.exception("responder: closing expired response %d", response_id)
+            log.exception("responder: closing %d expired responses", len(due))
+
+    def _mark_expired(self, due: list[int]) -> list[ResponseRecord]:
+        with self.store.transaction() as tx:
+            return Responses(tx.session).close_many(due, reason="expired")
 
     # -- running actions ----------------------------------------------------------------
 
@@ -634,15 +672,19 @@ class Responder:
                 instance = self._instance(spec.type, spec.settings, f"{phase}.{step.name}")
             except Invalid as exc:
                 result = StepResult(Outcome.FAILED, str(exc))
-                await asyncio.to_thread(self._finish_action, row.id, result)
+                await self._store(self._finish_action, row.id, result)
                 return result
             context = self._context(record, phase, events, earlier)
+            starts: list[asyncio.Future[None]] = []
 
             async def before_attempt(number: int) -> None:
                 if first_start[0] is not None:
                     self.latencies.append(time.perf_counter() - first_start[0])
                     first_start[0] = None
-                await asyncio.to_thread(self._start_attempt, row.id)
+                # Recorded while the action starts, not before: the store's one thread
+                # writes in order, so "running" still lands before the outcome, and a
+                # crash before it lands leaves "pending", which a restart runs too.
+                starts.append(self._store_soon(self._start_attempt, row.id))
 
             async with self._semaphore:
                 result = await attempt_with_retries(
@@ -654,20 +696,21 @@ class Responder:
                 )
             if result.outcome is Outcome.SUCCEEDED:
                 earlier[f"{phase}:{step.name}"] = dict(result.data)
-            await asyncio.to_thread(self._finish_action, row.id, result)
+            await asyncio.gather(*starts)
+            await self._store(self._finish_action, row.id, result)
             self._count(spec.type, result.outcome)
             return result
 
         async def skip(step: Step, reason: str) -> None:
             result = StepResult(Outcome.SKIPPED, reason)
-            await asyncio.to_thread(self._finish_action, rows[step.name].id, result)
+            await self._store(self._finish_action, rows[step.name].id, result)
 
         try:
             outcomes = await run_graph(steps, run, skip)
         except Exception:
             log.exception("responder: response %d %s actions", record.id, phase)
             outcomes = {}
-        await asyncio.to_thread(self._finish_phase, record.id, phase, outcomes, specs)
+        await self._store(self._finish_phase, record.id, phase, outcomes, specs)
 
     def _instance(self, kind: str, settings: dict[str, Any], where: str) -> ActionType[Any]:
         """One configured action instance per distinct settings, kept for reuse (it may
@@ -726,11 +769,11 @@ class Responder:
         with self.store.transaction() as tx:
             responses = Responses(tx.session)
             if phase == "timeout":
-                responses.update(
+                responses.set(
                     response_id, state="closed", host_state="UNQUARANTINED", closed_at=utcnow()
                 )
                 return
-            responses.update(response_id, host_state=host_state(outcomes, specs))
+            responses.set(response_id, host_state=host_state(outcomes, specs))
 
     def _count(self, kind: str, outcome: Outcome) -> None:
         counter = getattr(self.svc.metrics, "responder_actions", None)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +88,11 @@ class Store:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time, and a connection that finds the database
+        # locked polls for it with sleeps of up to tens of milliseconds. The busy writers
+        # of this process (the event writer, the Responder) take turns on this lock
+        # instead, which hands the database over the moment it is free.
+        self._write_turn = threading.Lock() if self.backend == "sqlite" else None
 
     @property
     def backend(self) -> str:
@@ -96,6 +102,11 @@ class Store:
     def transaction(self) -> Iterator[Transaction]:
         with self._sessions() as session, session.begin():
             yield Transaction(session)
+
+    def write_turn(self) -> AbstractContextManager[Any]:
+        """Hold while writing, to take turns with this process's other busy writers
+        (on SQLite; elsewhere the database schedules writers itself)."""
+        return self._write_turn if self._write_turn is not None else nullcontext()
 
     def ping(self) -> None:
         """Raise StoreError unless the database answers."""

@@ -52,7 +52,7 @@ class Response(Base):
     __table_args__ = (
         Index("ix_responses_state_expires", "state", "expires_at"),
         Index("ix_responses_address_state", "address", "state"),
-        Index("ix_responses_policy_state", "policy_id", "state"),
+        Index("ix_responses_policy_state_address", "policy_id", "state", "address"),
     )
 
     id: Mapped[int] = mapped_column(ResponseId, primary_key=True)
@@ -386,6 +386,28 @@ class Responses:
     def update(self, response_id: int, **fields: Any) -> ResponseRecord | None:
         row = update_row(self._session, Response, response_id, fields)
         return None if row is None else self.get(response_id)
+
+    def set(self, response_id: int, **fields: Any) -> None:
+        """Change a response's fields without reading it back."""
+        fields.setdefault("updated_at", utcnow())
+        self._session.execute(update(Response).where(Response.id == response_id).values(**fields))
+
+    def close_many(self, response_ids: Sequence[int], *, reason: str) -> list[ResponseRecord]:
+        """Mark those of ``response_ids`` still open as closing; return them, with their
+        actions (their timeout actions run next)."""
+        closing: list[Response] = []
+        for start in range(0, len(response_ids), 500):  # bounded IN lists
+            chunk = list(response_ids[start : start + 500])
+            rows = self._session.scalars(
+                select(Response).where(Response.id.in_(chunk), Response.state == "open")
+            )
+            for row in rows:
+                row.state = "closing"
+                row.close_reason = reason
+                closing.append(row)
+        self._session.flush()
+        actions = self._actions([r.id for r in closing])
+        return [_response_record(r, actions[r.id]) for r in closing]
 
     def set_action(self, action_id: int, **fields: Any) -> None:
         if "data" in fields:

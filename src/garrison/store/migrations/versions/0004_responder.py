@@ -64,7 +64,9 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_responses_opened_at"), ["opened_at"], unique=False)
         batch_op.create_index("ix_responses_state_expires", ["state", "expires_at"], unique=False)
         batch_op.create_index("ix_responses_address_state", ["address", "state"], unique=False)
-        batch_op.create_index("ix_responses_policy_state", ["policy_id", "state"], unique=False)
+        batch_op.create_index(
+            "ix_responses_policy_state_address", ["policy_id", "state", "address"], unique=False
+        )
     op.create_table(
         "response_actions",
         sa.Column("id", ResponseId, nullable=False),
