@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -105,12 +106,26 @@ def normalize_address(text: str) -> str:
     return str(address)
 
 
-def normalize_mac(text: str) -> str:
-    """A MAC address as lower-case ``aa:bb:cc:dd:ee:ff``; "" stays ""."""
-    raw = text.strip().lower()
-    if not raw:
+_MAC_SEPARATORS = re.compile(r"[-:.\s]")
+_HEX12 = re.compile(r"[0-9a-f]{12}")
+
+
+def mac_or_empty(text: str) -> str:
+    """A MAC in any common spelling (``AA-BB-CC-DD-EE-01`` as RFC 3580 asks,
+    ``aabb.ccdd.ee01``, ``aabbccddee01``, ``aa:bb:...``) as lower-case colon form; ""
+    when ``text`` is not a MAC (a switch may send a phone number or a host name)."""
+    bare = _MAC_SEPARATORS.sub("", text.strip().lower())
+    if not _HEX12.fullmatch(bare):
         return ""
-    digits = "".join(c for c in raw if c not in ":-.")
-    if len(digits) != 12 or any(c not in "0123456789abcdef" for c in digits):
+    return ":".join(bare[i : i + 2] for i in range(0, 12, 2))
+
+
+def normalize_mac(text: str) -> str:
+    """A MAC address as lower-case ``aa:bb:cc:dd:ee:ff``; "" stays ""; anything else is
+    ``Invalid``."""
+    if not text.strip():
+        return ""
+    mac = mac_or_empty(text)
+    if not mac:
         raise Invalid(f"{text[:40]!r} is not a MAC address; use aa:bb:cc:dd:ee:ff")
-    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+    return mac

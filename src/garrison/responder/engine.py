@@ -123,7 +123,6 @@ class Responder:
         self._subscription: Subscription | None = None
         self._escalating: set[str] = set()
         self._ratelog = RateLimitedLog(log)
-        self.started = False
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -144,14 +143,12 @@ class Responder:
             asyncio.create_task(self._expire(), name="responder-expiry"),
             asyncio.create_task(self._refresh(), name="responder-policies"),
         ]
-        self.started = True
         self.svc.responder = self
         log.info(
             "responder: %d policies, %d open responses", len(self.book.policies), len(self.hosts)
         )
 
     async def stop(self) -> None:
-        self.started = False
         if getattr(self.svc, "responder", None) is self:
             self.svc.responder = None
         if self._subscription is not None:

@@ -54,11 +54,5 @@ class QuarantinedHosts:
     def has_address(self, address: str) -> bool:
         return address in self._addresses
 
-    def mac_of(self, address: str) -> str:
-        for host in self._by_response.values():
-            if host.address == address and host.mac:
-                return host.mac
-        return ""
-
     def __len__(self) -> int:
         return len(self._by_response)

@@ -9,26 +9,17 @@ switch flooding random MACs costs memory up to the limit and no more.
 
 from __future__ import annotations
 
-import re
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
+from garrison.responder.addresses import mac_or_empty
+
 DEFAULT_MAX_SESSIONS = 100_000
 
-_MAC_SEPARATORS = re.compile(r"[-:.\s]")
-_HEX12 = re.compile(r"[0-9a-f]{12}")
-
-
-def normalize_mac(text: str) -> str:
-    """A MAC in any of the switches' spellings (``AA-BB-CC-DD-EE-01`` as RFC 3580 asks,
-    ``aabb.ccdd.ee01``, ``aabbccddee01``, ``aa:bb:...``) as lower-case colon form;
-    "" when ``text`` is not a MAC (a phone number, a host name)."""
-    bare = _MAC_SEPARATORS.sub("", text.strip().lower())
-    if not _HEX12.fullmatch(bare):
-        return ""
-    return ":".join(bare[i : i + 2] for i in range(0, 12, 2))
+# The proxy takes what switches send as it comes: "" for what is not a MAC.
+normalize_mac = mac_or_empty
 
 
 def rfc3580_mac(mac: str) -> str:
