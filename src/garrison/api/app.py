@@ -17,10 +17,12 @@ from garrison.api.routes import (
     devices,
     error_responses,
     events,
+    reputation,
     responder,
     session,
     system,
     users,
+    vulnerabilities,
 )
 from garrison.auth import Capability
 from garrison.services import Services
@@ -97,6 +99,8 @@ def create_app(svc: Services, *, listener: str = "https") -> FastAPI:
     v1.include_router(events.router)
     v1.include_router(devices.router)
     v1.include_router(responder.router)
+    v1.include_router(reputation.router)
+    v1.include_router(vulnerabilities.router)
     app.include_router(v1)
 
     @app.get(

@@ -33,7 +33,20 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from garrison.auth import Principal
 from garrison.errors import GarrisonError, Unauthorized
 from garrison.services import Services
-from garrison.webservices import auth, quarantine, responses
+from garrison.webservices import (
+    auth,
+    dbaccess,
+    device_admin,
+    pcaps,
+    profiles,
+    quarantine,
+    reputation,
+    responses,
+    sms_admin,
+    taxii,
+    virtual_segments,
+    vulnscanner,
+)
 from garrison.webservices.params import ParamError, Params, parse
 from garrison.webservices.paths import ServletPath, is_servlet_path, normalise
 from garrison.webservices.responses import WebServiceError
@@ -62,10 +75,21 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[Response]]
 
-# service -> method -> handler: one line a service.
+# service -> method -> handler: one line a service. A service whose methods are a tree of
+# resources rather than a flat list (TAXII) names a catch-all handler under "*".
 SERVICES: dict[str, dict[str, Handler]] = {
     "quarantine": quarantine.METHODS,
+    "repEntries": reputation.METHODS,
+    "taxii": taxii.METHODS,
+    "dbAccess": dbaccess.METHODS,
+    "vulnscanner": vulnscanner.METHODS,
+    "pcaps": pcaps.METHODS,
+    "deviceAdmin": device_admin.METHODS,
+    "smsAdmin": sms_admin.METHODS,
+    "virtualsegment": virtual_segments.METHODS,
+    "ipsProfileMgmt": profiles.METHODS,
 }
+CATCH_ALL = "*"
 
 
 @dataclass
@@ -79,7 +103,8 @@ class _Trail:
 
 
 def _handler(path: ServletPath) -> Handler | None:
-    return SERVICES.get(path.service, {}).get(path.method)
+    methods = SERVICES.get(path.service, {})
+    return methods.get(path.method) or methods.get(CATCH_ALL)
 
 
 def _action(path: ServletPath) -> str:
@@ -207,7 +232,7 @@ async def _read_body(request: Request) -> bytes:
 def _unknown(path: ServletPath) -> str:
     if not path.method:
         return f"{path.service} needs a method: /{path.service}/<method>"
-    known = ", ".join(sorted(SERVICES.get(path.service, {})))
+    known = ", ".join(sorted(set(SERVICES.get(path.service, {})) - {CATCH_ALL}))
     offered = f"; it offers {known}" if known else "; it is not available in this release"
     return f"no Web service method {path.service}/{path.method}{offered}"
 
