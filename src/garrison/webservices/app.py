@@ -91,6 +91,9 @@ SERVICES: dict[str, dict[str, Handler]] = {
 }
 CATCH_ALL = "*"
 
+# How a service words its errors, where not as one line of text (TAXII answers JSON).
+ERROR_ANSWERS: dict[str, Callable[..., Response]] = {"taxii": taxii.error_answer}
+
 
 @dataclass
 class _Trail:
@@ -105,6 +108,12 @@ class _Trail:
 def _handler(path: ServletPath) -> Handler | None:
     methods = SERVICES.get(path.service, {})
     return methods.get(path.method) or methods.get(CATCH_ALL)
+
+
+def _error(
+    path: ServletPath, status: int, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return ERROR_ANSWERS.get(path.service, responses.error)(status, message, headers=headers)
 
 
 def _action(path: ServletPath) -> str:
@@ -141,7 +150,7 @@ class WebServices:
         except Exception:
             log.exception("Web service %s failed", path.path)
             trail.detail["reason"] = "internal error"
-            answer = responses.error(500, responses.INTERNAL_ERROR)
+            answer = _error(path, 500, responses.INTERNAL_ERROR)
         await self._audit(request, trail, answer.status_code)
         await answer(scope, receive, send)
 
@@ -181,17 +190,17 @@ class WebServices:
                 trail.target, trail.detail = call.target, call.detail
         except Unauthorized as exc:
             trail.detail["reason"] = str(exc)
-            return responses.error(401, str(exc), headers=auth.CHALLENGE)
+            return _error(path, 401, str(exc), headers=auth.CHALLENGE)
         except GarrisonError as exc:
             trail.detail["reason"] = str(exc)
-            return responses.error(responses.status_of(exc), str(exc))
+            return _error(path, responses.status_of(exc), str(exc))
         except ParamError as exc:
             trail.detail["reason"] = str(exc)
-            return responses.error(400, str(exc))
+            return _error(path, 400, str(exc))
         except WebServiceError as exc:
             trail.detail["reason"] = exc.message
             headers = {"Allow": ", ".join(VERBS)} if exc.status == 405 else None
-            return responses.error(exc.status, exc.message, headers=headers)
+            return _error(path, exc.status, exc.message, headers=headers)
 
     async def _audit(self, request: Request, trail: _Trail, status: int) -> None:
         svc: Services = request.app.state.services

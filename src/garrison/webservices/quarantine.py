@@ -6,7 +6,7 @@ trigger (facts sheet §1.2, "Active response").
 
 The policy name is case-sensitive and the policy must allow "an SNMP Trap or Web Service
 call to invoke this Policy"; ``timeout`` (whole minutes) overrides the policy's automatic
-timeout. ``unquarantine`` ignores ``policy`` and ``timeout``. docs/webservices.md has the
+timeout. ``unquarantine`` ignores ``policy`` and ``timeout``. docs/webservices/quarantine.md has the
 status codes and reasons.
 """
 
