@@ -1,6 +1,7 @@
 """The event writer: the bus's store consumer. It takes events off its queue in batches and
 commits each batch in one transaction, in a worker thread so the event loop never waits on
-the database.
+the database. After each batch it records in the catalog (`garrison.catalog.learner`) the
+signatures, action sets and segments seen for the first time.
 
 A batch that fails for a reason that may pass (the database is down, restarting, locked) is
 retried whole, with growing pauses, and meanwhile new events wait in the queue. A batch the
@@ -20,11 +21,13 @@ from collections.abc import Sequence
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from garrison.catalog.learner import CatalogLearner
 from garrison.config.settings import EventSettings
 from garrison.events.bus import EventBus, Subscription
 from garrison.events.model import Event
 from garrison.metrics import Metrics
 from garrison.store import Store
+from garrison.store.catalog import Catalog
 from garrison.store.events import EventRows
 
 log = logging.getLogger("garrison.events.writer")
@@ -55,6 +58,7 @@ class EventWriter:
         self._drain_deadline: float | None = None  # set by stop()
         self._handled = 0  # events taken off the queue and stored or given up
         self._progress = asyncio.Condition()
+        self._learner: CatalogLearner | None = None  # loaded from the store on first use
 
     async def start(self) -> None:
         subscription = self._bus.subscribe(self.name, capacity=self._settings.queue_capacity)
@@ -160,5 +164,24 @@ class EventWriter:
         return self._drain_deadline is not None and time.monotonic() > self._drain_deadline
 
     def _insert(self, batch: Sequence[Event]) -> None:
-        with self._store.write_turn(), self._store.transaction() as tx:
-            EventRows(tx.session).insert_many(batch)
+        with self._store.write_turn():
+            with self._store.transaction() as tx:
+                EventRows(tx.session).insert_many(batch)
+                if self._learner is None:
+                    self._learner = Catalog(tx.session).learner()
+            self._learn(self._learner, batch)
+
+    def _learn(self, learner: CatalogLearner, batch: Sequence[Event]) -> None:
+        """Record the signatures, action sets and segments the batch shows for the first
+        time. Its own transaction after the events' (and none when nothing is new): a
+        catalog that cannot be written must never cost an event. On failure the learner
+        is rebuilt from the store, so what was not recorded is offered again later."""
+        learned = learner.new_in(batch)
+        if not learned:
+            return
+        try:
+            with self._store.transaction() as tx:
+                Catalog(tx.session).record(learned)
+        except Exception as exc:
+            self._learner = None
+            log.warning("event writer: could not record new catalog entries: %s", exc)

@@ -121,7 +121,9 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
+from garrison.store import catalog as _catalog  # noqa: E402,F401
 from garrison.store import devices as _devices  # noqa: E402,F401
 from garrison.store import events as _events  # noqa: E402,F401
 from garrison.store import reputation as _reputation  # noqa: E402,F401
 from garrison.store import responder as _responder  # noqa: E402,F401
+from garrison.store import vulnerabilities as _vulnerabilities  # noqa: E402,F401
