@@ -91,8 +91,30 @@ SERVICES: dict[str, dict[str, Handler]] = {
 }
 CATCH_ALL = "*"
 
-# How a service words its errors, where not as one line of text (TAXII answers JSON).
-ERROR_ANSWERS: dict[str, Callable[..., Response]] = {"taxii": taxii.error_answer}
+ErrorAnswer = Callable[[ServletPath, int, str, "dict[str, str] | None"], Response]
+
+
+def _taxii_error(
+    path: ServletPath, status: int, message: str, headers: dict[str, str] | None
+) -> Response:
+    return taxii.error_answer(status, message, headers)
+
+
+def _virtual_segment_error(
+    path: ServletPath, status: int, message: str, headers: dict[str, str] | None
+) -> Response:
+    answer = virtual_segments.error_answer(path.method or "-", status, responses.one_line(message))
+    answer.headers.update(headers or {})
+    return answer
+
+
+# How a service words the errors found before its method runs (credentials, capability,
+# an unknown method), where not as one line of text: TAXII answers JSON, and
+# virtualsegment callers read every answer's smsResponse envelope.
+ERROR_ANSWERS: dict[str, ErrorAnswer] = {
+    "taxii": _taxii_error,
+    "virtualsegment": _virtual_segment_error,
+}
 
 
 @dataclass
@@ -113,7 +135,10 @@ def _handler(path: ServletPath) -> Handler | None:
 def _error(
     path: ServletPath, status: int, message: str, headers: dict[str, str] | None = None
 ) -> Response:
-    return ERROR_ANSWERS.get(path.service, responses.error)(status, message, headers=headers)
+    shaped = ERROR_ANSWERS.get(path.service)
+    if shaped is None:
+        return responses.error(status, message, headers=headers)
+    return shaped(path, status, message, headers)
 
 
 def _action(path: ServletPath) -> str:
