@@ -79,6 +79,7 @@ def build_config(
     severity_weights: str | None,
     trha_flaps_per_hour: float,
     syslog_per_hour: float,
+    trace_fraction: float = TrafficConfig.trace_fraction,
 ) -> fleet_mod.FleetConfig:
     if transport not in fleet_mod.TRANSPORTS:
         raise typer.BadParameter(f"--transport must be one of {fleet_mod.TRANSPORTS}")
@@ -112,6 +113,7 @@ def build_config(
             targets=tuple(t.strip() for t in targets.split(",") if t.strip()),
             action_mix=_mix(action_mix),
             severity_weights=_severities(severity_weights),
+            trace_fraction=trace_fraction,
         ),
     )
 
@@ -157,6 +159,12 @@ ACTION_MIX = typer.Option(
 SEVERITY_WEIGHTS = typer.Option(None, help="Thin severities, e.g. 'Low=0.2,Critical=1'.")
 FLAPS = typer.Option(2.0, min=0, help="TRHA flaps per device per hour (paired devices only).")
 SYSLOG = typer.Option(12.0, min=0, help="System log lines per device per hour.")
+TRACES = typer.Option(
+    TrafficConfig.trace_fraction,
+    min=0,
+    max=1,
+    help="Share of events with a packet trace, kept by the device and served as pcap.",
+)
 
 
 @app.command()
@@ -183,6 +191,7 @@ def run(
     severity_weights: str | None = SEVERITY_WEIGHTS,
     trha_flaps_per_hour: float = FLAPS,
     syslog_per_hour: float = SYSLOG,
+    trace_fraction: float = TRACES,
     management: bool = typer.Option(True, help="Serve the HTTPS management API."),
     write_fleet: Path | None = typer.Option(
         None, help="Once every device listens, write the fleet JSON here."
@@ -225,6 +234,7 @@ def run(
         severity_weights,
         trha_flaps_per_hour,
         syslog_per_hour,
+        trace_fraction,
     )
     asyncio.run(_run(config, management, write_fleet, duration, cert_dir))
 

@@ -79,7 +79,7 @@ def format_policy(
         ("cn1Label", "VLAN ID"),
         ("cn2", str(event.taxonomy)),
         ("cn2Label", "Taxonomy"),
-        ("cn3", "0"),
+        ("cn3", "1" if event.packet_trace else "0"),
         ("cn3Label", "Packet Trace"),
         ("cs1", event.profile),
         ("cs1Label", "Profile Name"),

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from ipsim.identity import Identity
+from ipsim.traces import TraceLog, pcap_of
 from ipsim.traffic import AttackEvent, AttackGenerator, ProfilePolicy, TrafficConfig
 
 EVENT_LOG_SIZE = 50_000
@@ -135,6 +136,11 @@ class DeviceState:
         self.started_wall = time.time()
         self.started_mono = time.monotonic()
         self.events: deque[AttackEvent] = deque(maxlen=EVENT_LOG_SIZE)
+        self.traces = TraceLog()
+        # Layer-2 fallback: the device passes traffic without inspecting it (no events)
+        # until management turns it off again.
+        self.layer2_fallback = False
+        self.layer2_fallback_changed_ns = 0
         self.system_log_entries: deque[SystemLogEntry] = deque(maxlen=SYSTEM_LOG_SIZE)
         self.system_seq = 0
         self.quarantined: dict[str, QuarantineEntry] = {}
@@ -201,11 +207,21 @@ class DeviceState:
     # --- events ------------------------------------------------------------------------------
 
     def record_attack(self) -> AttackEvent | None:
+        if self.layer2_fallback:
+            return None  # traffic passes uninspected: nothing fires
         event = self.generator.next_event(time.time_ns(), self.profile.policy)
         if event is not None:
             self.events.append(event)
+            if event.packet_trace:
+                self.traces.add(event)
             self.notifier.policy(self, event)
         return event
+
+    def packet_traces(self, seqs: list[int] | None = None) -> tuple[bytes, int]:
+        """A pcap of the retained traces of ``seqs`` (all retained ones when None), and
+        how many traces it holds."""
+        events = self.traces.all() if seqs is None else self.traces.get(seqs)
+        return pcap_of(events, salt=self.identity.serial), len(events)
 
     def events_since(self, since: int, limit: int) -> list[AttackEvent]:
         """Events with seq > since, oldest first; the log keeps the last EVENT_LOG_SIZE."""
@@ -237,6 +253,18 @@ class DeviceState:
         return True
 
     # --- management actions ------------------------------------------------------------------
+
+    def set_layer2_fallback(self, enabled: bool) -> bool:
+        """Enter or leave layer-2 fallback; True when that changed the state."""
+        if enabled == self.layer2_fallback:
+            return False
+        self.layer2_fallback = enabled
+        self.layer2_fallback_changed_ns = time.time_ns()
+        if enabled:
+            self.log("warning", "Layer-2 fallback entered by management: traffic not inspected")
+        else:
+            self.log("notice", "Layer-2 fallback cleared by management: inspection resumed")
+        return True
 
     def quarantine_add(self, ip: str, reason: str, segment: str) -> tuple[QuarantineEntry, bool]:
         ip = str(ipaddress.ip_address(ip))

@@ -244,6 +244,9 @@ class SimDevice:
                 await task
         if self._server is not None:
             self._server.should_exit = True
+            # Do not wait for idle keep-alive connections: a manager may hold one open
+            # for minutes, and a stopping device drops its connections anyway.
+            self._server.force_exit = True
             await self._server.shutdown(sockets=self._sockets)
         for sock in self._sockets:
             sock.close()

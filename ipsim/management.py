@@ -9,6 +9,10 @@ Endpoints (all under /api/v1, all need a bearer token or HTTP basic credentials)
   DELETE /quarantine/{ip}             release a host (sends tptQuarantineNotify remove)
   GET    /events?since=&limit=        the event log after a sequence number
   GET    /system-log?since=&limit=    the system log after a sequence number
+  GET    /packet-traces?seq=1,2           retained packet traces as one pcap file (all without seq)
+  GET    /packet-traces/index         which events the device keeps traces for (JSON)
+  GET    /fallback                    the layer-2 fallback state
+  PUT    /fallback                    enter or leave layer-2 fallback
   POST   /sim/trha                    emulator only: force a transparent-HA state
 docs/device-protocol.md is the contract; keep the two in step.
 """
@@ -26,10 +30,11 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 import ipsim
+from ipsim import pcap
 from ipsim.device import TRHA_NAMES, DeviceState
 from ipsim.traffic import ACTIONS, CATALOGUE, ProfilePolicy
 
@@ -37,6 +42,7 @@ API = "/api/v1"
 MAX_PACKAGE_BYTES = 256 * 1024 * 1024
 MAX_EVENTS_PER_PAGE = 10_000
 DEFAULT_EVENTS_PER_PAGE = 1_000
+MAX_TRACE_SEQS = 10_000  # sequence numbers one packet-traces request may name
 PROFILE_ACTIONS = (*ACTIONS, "Disabled")
 CATEGORIES = sorted({f.category for f in CATALOGUE})
 
@@ -83,6 +89,20 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     if not low <= value <= high:
         raise ValueError(f"{name} must be between {low} and {high}")
     return value
+
+
+def parse_seqs(values: list[str]) -> list[int]:
+    """``seq=1,2&seq=3`` -> [1, 2, 3]; ValueError for anything but sequence numbers."""
+    seqs = [part.strip() for value in values for part in value.split(",") if part.strip()]
+    if len(seqs) > MAX_TRACE_SEQS:
+        raise ValueError(f"at most {MAX_TRACE_SEQS} sequence numbers a request")
+    if not all(part.isascii() and part.isdigit() for part in seqs):
+        raise ValueError("seq takes sequence numbers (whole numbers), comma-separated")
+    return [int(part) for part in seqs]
+
+
+def fallback_body(state: DeviceState) -> dict:
+    return {"l2fb": state.layer2_fallback, "changed_ns": state.layer2_fallback_changed_ns}
 
 
 def status_body(state: DeviceState) -> dict:
@@ -256,6 +276,35 @@ def build_app(state: DeviceState, creds: Credentials) -> Starlette:
         page = state.system_log_since(since, limit)
         return JSONResponse({"entries": [e.to_dict() for e in page], "last_seq": state.system_seq})
 
+    async def packet_traces(request: Request) -> Response:
+        values = request.query_params.getlist("seq")
+        try:
+            seqs = parse_seqs(values) if values else None
+        except ValueError as exc:
+            return error(400, "bad_request", str(exc))
+        body, count = state.packet_traces(seqs)
+        return Response(body, media_type=pcap.MEDIA_TYPE, headers={"X-Trace-Count": str(count)})
+
+    async def packet_trace_index(request: Request) -> JSONResponse:
+        traces = [
+            {"seq": e.seq, "time_ns": e.time_ns, "filter_number": e.filter_number}
+            for e in state.traces.all()
+        ]
+        return JSONResponse({"capacity": state.traces.capacity, "traces": traces})
+
+    async def fallback(request: Request) -> JSONResponse:
+        return JSONResponse(fallback_body(state))
+
+    async def set_fallback(request: Request) -> JSONResponse:
+        try:
+            wanted = (await request.json())["l2fb"]
+        except (ValueError, KeyError, TypeError):
+            wanted = None
+        if not isinstance(wanted, bool):
+            return error(422, "invalid_fallback", 'body must be {"l2fb": true} or {"l2fb": false}')
+        changed = state.set_layer2_fallback(wanted)
+        return JSONResponse({**fallback_body(state), "changed": changed})
+
     async def sim_trha(request: Request) -> JSONResponse:
         try:
             body = await request.json()
@@ -275,6 +324,10 @@ def build_app(state: DeviceState, creds: Credentials) -> Starlette:
         Route(f"{API}/quarantine/{{ip}}", quarantine_remove, methods=["DELETE"]),
         Route(f"{API}/events", events, methods=["GET"]),
         Route(f"{API}/system-log", system_log, methods=["GET"]),
+        Route(f"{API}/packet-traces", packet_traces, methods=["GET"]),
+        Route(f"{API}/packet-traces/index", packet_trace_index, methods=["GET"]),
+        Route(f"{API}/fallback", fallback, methods=["GET"]),
+        Route(f"{API}/fallback", set_fallback, methods=["PUT"]),
         Route(f"{API}/sim/trha", sim_trha, methods=["POST"]),
     ]
     return Starlette(routes=[guarded(route, creds) for route in routes])
@@ -284,7 +337,7 @@ def guarded(route: Route, creds: Credentials) -> Route:
     """The same route with its endpoint behind the credentials check."""
     endpoint = route.endpoint
 
-    async def checked(request: Request) -> JSONResponse:
+    async def checked(request: Request) -> Response:
         if not authorized(request, creds):
             return error(
                 401, "unauthorized", "send Authorization: Bearer <token> or HTTP basic credentials"

@@ -98,7 +98,7 @@ def build_table(state: DeviceState) -> list[tuple[Oid, Value]]:
     ]
     rows += [
         ((*HIGH_AVAIL, 1, 0), ber.unsigned32(state.trha_changed_wall)),  # highAvailTimeStamp
-        ((*HIGH_AVAIL, 2, 0), ber.integer(0)),  # highAvailFaultState: normal
+        ((*HIGH_AVAIL, 2, 0), ber.integer(int(state.layer2_fallback))),  # FaultState: 1 fallback
         ((*HIGH_AVAIL, 3, 0), ber.integer(0)),  # highAvailFaultCause: none
         ((*HIGH_AVAIL, 4, 0), ber.integer(1)),  # highAvailThresholdEnabled
         ((*HIGH_AVAIL, 5, 0), ber.integer(50)),  # highAvailThresholdPercent

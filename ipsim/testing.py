@@ -14,6 +14,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import httpx
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,6 +26,20 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def management_client(device: dict) -> httpx.Client:
+    """An httpx client of a fleet device's management API (a device of ``.fleet["devices"]``):
+    its bearer token sent, its self-signed certificate accepted."""
+    import httpx  # here: only the tests that talk to devices need it
+
+    m = device["management"]
+    return httpx.Client(
+        base_url=m["url"],
+        verify=False,
+        headers={"Authorization": f"Bearer {m['token']}"},
+        timeout=10,
+    )
 
 
 class FleetProcess:

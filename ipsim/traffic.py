@@ -266,6 +266,9 @@ class TrafficConfig:
     severity_weights: dict[str, float] = field(
         default_factory=lambda: {"Low": 1.0, "Minor": 1.0, "Major": 1.0, "Critical": 1.0}
     )
+    # Share of events whose action set traces packets ("Block + Notify + Trace"); the
+    # device keeps those events' packet traces (ipsim.traces).
+    trace_fraction: float = 0.1
 
 
 @dataclass
@@ -308,6 +311,7 @@ class AttackEvent:
     signature_uuid: str
     taxonomy: int
     message_params: str
+    packet_trace: bool = False  # the device keeps this event's packets (ipsim.traces)
 
     def to_dict(self) -> dict:
         return {"type": "policy", **asdict(self)}
@@ -361,6 +365,8 @@ class AttackGenerator:
         ranked = [f for f, w in zip(ranked, weights, strict=True) if w > 0]
         self.filters = Zipf(ranked, config.zipf_s * 0.8, self.rng)
         self._severity_weights = config.severity_weights
+        # A stream of its own, so turning traces on or off leaves the events unchanged.
+        self._trace_rng = random.Random(f"{seed}:trace")
 
     def interval(self) -> float:
         """Seconds to the next event: exponential gaps (Poisson arrivals) at the configured rate."""
@@ -429,4 +435,5 @@ class AttackGenerator:
             signature_uuid=flt.signature_uuid,
             taxonomy=flt.taxonomy,
             message_params=params,
+            packet_trace=self._trace_rng.random() < self.config.trace_fraction,
         )

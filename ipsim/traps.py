@@ -66,6 +66,7 @@ def policy_varbinds(state: DeviceState, event: AttackEvent) -> list[tuple[Oid, V
         alert_type |= ALERT_TYPE_P2P
     ports = state.identity.segment_ports()
     v6 = bytes(16)  # IPv4 events carry all-zero IPv6 addresses
+    trace_seq = event.seq & 0xFFFFFFFF if event.packet_trace else 0
     return [
         (o(11), ber.octets(state.identity.name)),  # DeviceID
         (o(12), ber.octets(event.policy_uuid)),  # PolicyID
@@ -88,10 +89,11 @@ def policy_varbinds(state: DeviceState, event: AttackEvent) -> list[tuple[Oid, V
         (o(40), ber.unsigned32(nanos)),
         (o(27), ber.unsigned32(seconds)),
         (o(28), ber.unsigned32(nanos)),
-        (o(29), ber.integer(0)),  # PacketTrace
-        (o(36), ber.unsigned32(0)),  # TraceBucket
-        (o(37), ber.unsigned32(0)),  # TraceBegin
-        (o(38), ber.unsigned32(0)),  # TraceEnd
+        (o(29), ber.integer(int(event.packet_trace))),  # PacketTrace
+        # ipsim keeps one trace per event, under the event's own sequence number.
+        (o(36), ber.unsigned32(int(event.packet_trace))),  # TraceBucket
+        (o(37), ber.unsigned32(trace_seq)),  # TraceBegin
+        (o(38), ber.unsigned32(trace_seq)),  # TraceEnd
         (o(20), ber.integer(ALERT_ACTIONS[event.action])),  # AlertAction
         (o(21), ber.integer(ALERT_ACTIONS[event.action])),  # ConfigAction
         (o(22), ber.integer(COMPONENT_IDS[event.action])),  # ComponentID

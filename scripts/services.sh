@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the peers the tests use are here and running: the command-line tools
-# (sslscan, openssl, nft, iptables-restore, net-snmp, rsyslog, logger) and the PostgreSQL
+# (sslscan, openssl, nft, iptables-restore, net-snmp, rsyslog, logger, tshark) and the PostgreSQL
 # and MariaDB servers on 127.0.0.1:5432 and :3306. Safe to run again; it only acts on
 # what is missing.
 set -euo pipefail
@@ -23,9 +23,13 @@ command -v curl >/dev/null || need_apt+=(curl)
 command -v exim >/dev/null || need_apt+=(exim4-daemon-light)
 command -v freeradius >/dev/null || need_apt+=(freeradius)
 command -v radclient >/dev/null || need_apt+=(freeradius-utils)
+# Reads the pcap files of pcaps/* (and ipsim's packet traces) in the tests.
+command -v tshark >/dev/null || need_apt+=(tshark)
 if ((${#need_apt[@]})); then
   echo "services: installing ${need_apt[*]}"
   apt-get update -qq
+  # wireshark-common asks whether non-root users may capture; answer no, without a prompt.
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 

@@ -19,7 +19,7 @@ CEF_LINE = re.compile(
             r"(?P<sig>\d+)\|(?P<name>\d+: [^|]+)\|(?P<sev>1|4|7|10)\|",
             r"app=(?P<app>TCP|UDP|ICMP|IP) cnt=\d+ dst=[\d.]+ dpt=\d+ ",
             r"act=(?P<act>Block|Permit|Rate Limit) ",
-            r"cn1=\d+ cn1Label=VLAN ID cn2=\d+ cn2Label=Taxonomy cn3=0 cn3Label=Packet Trace ",
+            r"cn1=\d+ cn1Label=VLAN ID cn2=\d+ cn2Label=Taxonomy cn3=[01] cn3Label=Packet Trace ",
             r"cs1=.+ cs1Label=Profile Name ",
             r"cs2=00000002-0002-0002-0002-(?P<pol>\d{12}) cs2Label=Policy UUID ",
             r"cs3=00000001-0001-0001-0001-(?P<sigu>\d{12}) cs3Label=Signature UUID ",

@@ -48,7 +48,7 @@ import os
 import ssl
 import tempfile
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -65,6 +65,8 @@ log = logging.getLogger("garrison.devices.management")
 API_PATH = "/api/v1"
 DEFAULT_TIMEOUT = 10.0
 BODY_EXCERPT = 200  # characters of an unexpected answer quoted in an error
+TRACE_BATCH = 500  # sequence numbers a packet-traces request names (the URL stays short)
+PCAP_MEDIA_TYPE = "application/vnd.tcpdump.pcap"
 MAX_DROPPED = 4  # HTTP clients set aside after a TLS failure, before the oldest is closed
 
 
@@ -269,6 +271,15 @@ class EventsPage:
     truncated: bool  # events between ``since`` and the oldest kept were dropped
 
 
+@dataclass(frozen=True, slots=True)
+class PacketTraces:
+    """Packet traces as the device sent them: libpcap files (one a request) and how many
+    event traces they hold together. `garrison.devices.pcap` merges the files."""
+
+    files: tuple[bytes, ...]
+    count: int
+
+
 def _excerpt(text: str) -> str:
     """A short, printable piece of a body for an error message."""
     clean = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text)
@@ -457,6 +468,53 @@ class DeviceManagementClient:
         except (KeyError, TypeError, ValueError):
             raise self._malformed("GET /events", body) from None
 
+    async def packet_traces(self, seqs: Iterable[int] | None = None) -> PacketTraces:
+        """The device's packet traces of the events with sequence numbers ``seqs`` (every
+        trace it keeps when None); sequence numbers it keeps no trace for are skipped."""
+        if seqs is None:
+            batches: list[list[int]] = [[]]
+        else:
+            wanted = sorted(set(seqs))
+            if not wanted or wanted[0] < 0:
+                raise ManagementError(
+                    "packet traces are asked for by sequence numbers (0 or more)",
+                    failure=Failure.INVALID,
+                )
+            batches = [wanted[i : i + TRACE_BATCH] for i in range(0, len(wanted), TRACE_BATCH)]
+        files: list[bytes] = []
+        count = 0
+        for batch in batches:
+            params = {"seq": ",".join(map(str, batch))} if batch else None
+            response = await self._send(
+                "GET", "/packet-traces", params=params, headers={"Accept": PCAP_MEDIA_TYPE}
+            )
+            self._check(response, "GET /packet-traces", expect=(200,))
+            try:
+                count += int(response.headers.get("x-trace-count", ""))
+            except ValueError:
+                raise self._malformed("GET /packet-traces", "no X-Trace-Count header") from None
+            files.append(response.content)
+        return PacketTraces(files=tuple(files), count=count)
+
+    async def fallback(self) -> bool:
+        """Whether the device is in layer-2 fallback (passing traffic uninspected)."""
+        body = await self._json("GET", "/fallback", expect=(200,))
+        return self._fallback_field(body, "l2fb", "GET /fallback")
+
+    async def set_fallback(self, enabled: bool) -> bool:
+        """Put the device in layer-2 fallback or take it out; True if that changed it."""
+        body = await self._json("PUT", "/fallback", json={"l2fb": bool(enabled)}, expect=(200,))
+        if self._fallback_field(body, "l2fb", "PUT /fallback") is not bool(enabled):
+            raise self._malformed("PUT /fallback", body)
+        return self._fallback_field(body, "changed", "PUT /fallback")
+
+    @classmethod
+    def _fallback_field(cls, body: dict[str, Any], key: str, what: str) -> bool:
+        value = body.get(key)
+        if not isinstance(value, bool):
+            raise cls._malformed(what, body)
+        return value
+
     # -- plumbing -----------------------------------------------------------------------
 
     async def _json(
@@ -468,6 +526,24 @@ class DeviceManagementClient:
     def _decode(
         self, response: httpx.Response, what: str, *, expect: tuple[int, ...]
     ) -> dict[str, Any]:
+        self._check(response, what, expect=expect)
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            raise ManagementError(
+                f"{what} answered {status} with a body that is not JSON: "
+                f"{_excerpt(response.text) or '(empty)'}",
+                failure=Failure.DEVICE,
+                status=status,
+            ) from None
+        if not isinstance(body, dict):
+            raise self._malformed(what, body)
+        return body
+
+    @staticmethod
+    def _check(response: httpx.Response, what: str, *, expect: tuple[int, ...]) -> None:
+        """Raise the ManagementError of an unexpected status."""
         status = response.status_code
         if status == 401:
             raise ManagementError(
@@ -485,18 +561,6 @@ class DeviceManagementClient:
                 status=status,
                 retryable=failure is Failure.DEVICE or status in (408, 429),
             )
-        try:
-            body = response.json()
-        except ValueError:
-            raise ManagementError(
-                f"{what} answered {status} with a body that is not JSON: "
-                f"{_excerpt(response.text) or '(empty)'}",
-                failure=Failure.DEVICE,
-                status=status,
-            ) from None
-        if not isinstance(body, dict):
-            raise self._malformed(what, body)
-        return body
 
     @staticmethod
     def _malformed(what: str, body: object) -> ManagementError:
