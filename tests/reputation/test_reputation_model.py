@@ -260,3 +260,26 @@ def test_ipv6_normalisation_property(number: int, prefix: int) -> None:
     else:
         assert entry.kind is EntryKind.IPV4
         assert address.ipv4_mapped in entry.network
+
+
+# The fast path for plain IPv4 hosts must accept and write exactly what ipaddress does.
+ipv4_like = st.one_of(
+    st.integers(0, 2**32 - 1).map(lambda n: str(ipaddress.IPv4Address(n))),
+    st.text(alphabet="0123456789. /", max_size=18),
+    st.text(alphabet="0123456789.\u0661\uff11", max_size=15),  # non-ASCII digits
+)
+
+
+@given(ipv4_like)
+def test_ipv4_fast_path_agrees_with_ipaddress(text: str) -> None:
+    try:
+        expected = ipaddress.ip_network(text.strip(), strict=False)
+    except ValueError:
+        with pytest.raises(Invalid):
+            parse_address(text)
+        return
+    entry = parse_address(text)
+    assert entry.network == expected
+    assert entry.text == (
+        str(expected.network_address) if expected.prefixlen == 32 else str(expected)
+    )

@@ -12,7 +12,12 @@ from sqlalchemy import inspect
 
 from garrison.auth import Principal, Role
 from garrison.errors import Conflict, Forbidden, Invalid, NotFound
-from garrison.reputation.model import DV_SCORE_CATEGORY, TTL_CATEGORY, parse_address
+from garrison.reputation.model import (
+    DV_SCORE_CATEGORY,
+    TTL_CATEGORY,
+    UnknownCategory,
+    parse_address,
+)
 from garrison.reputation.service import EntryInput, ReputationService
 from garrison.store import Store
 from garrison.store.reputation import ReputationEntries
@@ -236,3 +241,37 @@ def test_many_entries_in_one_write(service: ReputationService) -> None:
         "2001:db8:3e7::/48",
     ]
     assert service.query_addresses(ME, ["172.16.250.1"]) == []
+
+
+def test_delete_all_by_source_and_paging(service: ReputationService) -> None:
+    service.add_many(ME, [EntryInput(f"10.3.0.{i}") for i in range(7)])
+    service.add_many(ME, [EntryInput(f"10.4.0.{i}") for i in range(3)], source="repdv")
+    page = service.list_entries(AUDITOR, limit=4)
+    rest = service.list_entries(AUDITOR, after=page[-1].id, limit=100)
+    assert [r.value for r in page + rest] == [f"10.3.0.{i}" for i in range(7)] + [
+        f"10.4.0.{i}" for i in range(3)
+    ]
+    assert [r.value for r in service.list_entries(ME, source="repdv")] == [
+        f"10.4.0.{i}" for i in range(3)
+    ]
+    assert service.list_entries(ME, kind="dns") == []
+    with pytest.raises(Forbidden):
+        service.delete_all(AUDITOR)
+    # Other sources' entries stay, so the user entries go a chunk at a time.
+    assert service.delete_all(ME, "user", chunk=3) == 7
+    assert [r.value for r in service.list_entries(ME)] == [f"10.4.0.{i}" for i in range(3)]
+    assert service.delete_all(ME, "repdv") == 3  # nothing else: whole-table statements
+    assert service.delete_all(ME) == 0
+    with pytest.raises(Invalid, match="unknown entry source 'feed'"):
+        service.delete_all(ME, "feed")
+
+
+def test_errors_of_file_entries_name_their_line(service: ReputationService) -> None:
+    items = [EntryInput("1.1.1.1", line=3), EntryInput("1.1.1.2", {"Colour": "x"}, line=9)]
+    with pytest.raises(UnknownCategory, match=r"^line 9: tag category 'Colour' does not exist"):
+        service.add_many(ME, items)
+    bad = [EntryInput("1.1.1.1", kind="ipv4", line=1), EntryInput("::1", kind="ipv4", line=2)]
+    with pytest.raises(Invalid, match=r"^line 2: '::1' is an ipv6 address, not ipv4"):
+        service.delete_many(ME, bad)
+    service.add(ME, "1.1.1.1")
+    assert service.delete_many(ME, bad[:1]) == 1

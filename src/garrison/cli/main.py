@@ -17,6 +17,7 @@ from garrison.cli import (
     init,
     ports,
     remote,
+    reputation,
     responder,
     serve,
     status,
@@ -81,6 +82,7 @@ app.add_typer(devices.app, name="devices")
 app.add_typer(events.app, name="events")
 app.add_typer(responder.policies_app, name="responder")
 app.add_typer(responder.responses_app, name="responses")
+app.add_typer(reputation.app, name="reputation")
 
 
 def main() -> None:

@@ -90,6 +90,10 @@ def _address_text(network: Network) -> str:
     return str(network)
 
 
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_IPV4_HOST = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # ASCII digits, no leading zeros
+
+
 def parse_address(text: str) -> Entry:
     """An IPv4 or IPv6 address or CIDR block, host bits cleared (``10.1.2.3/8`` is
     ``10.0.0.0/8``); an IPv4-mapped IPv6 address or block becomes its IPv4 form.
@@ -97,6 +101,12 @@ def parse_address(text: str) -> Entry:
     Raises `Invalid` saying what was wrong.
     """
     value = text.strip()
+    if _IPV4_HOST.fullmatch(value):
+        # The common case (imports and queries of 10,000 hosts), without `ipaddress`,
+        # which costs twenty times as much; the pattern accepts exactly what it would.
+        a, b, c, d = (int(octet) for octet in value.split("."))
+        number = a << 24 | b << 16 | c << 8 | d
+        return Entry(kind=EntryKind.IPV4, text=value, first=IPV4_MAPPED | number, prefix=128)
     if not value:
         raise Invalid("an address entry needs an address")
     if "%" in value:
@@ -245,6 +255,11 @@ TTL_CATEGORY = "Reputation Entries TTL"
 DV_SCORE_CATEGORY = "Reputation DV Score - Manual"
 
 TagInput = str | int | bool | Sequence[str]
+
+
+class UnknownCategory(Invalid):
+    """A tag names a category that does not exist. The SMS requires categories to exist
+    before entries use them, so the Web services answer this as a failed precondition."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,7 +453,7 @@ def check_tags(
             raise Invalid("a tag needs a category name (an empty category was given)")
         category = categories.get(name.strip())
         if category is None:
-            raise Invalid(f"tag category {name.strip()!r} does not exist")
+            raise UnknownCategory(f"tag category {name.strip()!r} does not exist")
         if category.read_only:
             raise Invalid(f"tag category {category.name!r} is read-only")
         if is_empty(value):

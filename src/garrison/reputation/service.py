@@ -27,6 +27,7 @@ from garrison.reputation.model import (
     TagCategory,
     TagInput,
     TagKind,
+    UnknownCategory,
     check_category,
     check_category_name,
     check_tags,
@@ -49,17 +50,20 @@ from garrison.store.reputation import (
 
 MAX_QUERY = 10_000  # values one query may name (the SMS's limit)
 EXPIRE_CHUNK = 10_000
+ANALYZE_AFTER = 1_000  # new entries in one write that make the store check its statistics
 
 
 @dataclass(frozen=True, slots=True)
 class EntryInput:
     """An entry as a caller gives it: the value, its tags (category -> value), and the
-    kind when known (else guessed from the value)."""
+    kind when known (else guessed from the value). ``line``, when the entry came from a
+    file, is its 1-based line there: errors about it name that line."""
 
     value: str
     tags: Mapping[str, TagInput] = field(default_factory=dict)
     kind: EntryKind | str | None = None
     expires_at: datetime | None = None
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,16 +145,15 @@ class ReputationService:
         self, items: Sequence[EntryInput], categories: Mapping[str, TagCategory]
     ) -> list[NewEntry]:
         """Parse and check every item against ``categories``; raise `Invalid` naming the
-        first bad one (its position when there are several) before anything is written."""
+        first bad one (its file line, else its position when there are several) before
+        anything is written. The error keeps its kind (`UnknownCategory`)."""
         now = self.clock()
         prepared: list[NewEntry] = []
         for index, item in enumerate(items):
             try:
                 prepared.append(self._prepare(item, categories, now))
             except Invalid as exc:
-                if len(items) == 1:
-                    raise
-                raise Invalid(f"entry {index + 1} ({item.value.strip()[:80]!r}): {exc}") from None
+                raise _located(exc, item, index, len(items)) from None
         return prepared
 
     @staticmethod
@@ -216,11 +219,18 @@ class ReputationService:
         self, actor: Principal, batches: Sequence[Batch], source: str
     ) -> list[UpsertOutcome]:
         try:
-            return self._write_once(actor, batches, source)
+            outcomes = self._write_once(actor, batches, source)
         except IntegrityError:
             # Another writer added one of these entries between our look-up and insert;
             # on the second try it exists, and is updated instead.
-            return self._write_once(actor, batches, source)
+            outcomes = self._write_once(actor, batches, source)
+        added = sum(o.added for o in outcomes)
+        if added >= ANALYZE_AFTER:
+            # After the commit, in a transaction of its own: planner figures for a bulk
+            # import, so the next query is planned for the table as it now is.
+            with self.store.transaction() as tx:
+                ReputationEntries(tx.session).refresh_statistics(added)
+        return outcomes
 
     def _write_once(
         self, actor: Principal, batches: Sequence[Batch], source: str
@@ -237,7 +247,7 @@ class ReputationService:
                 for item in batch.items:
                     for name in item.tags:
                         if name not in categories:
-                            raise Invalid(f"tag category {name!r} does not exist")
+                            raise UnknownCategory(f"tag category {name!r} does not exist")
                 outcomes.append(
                     entries.upsert(
                         batch.items,
@@ -274,6 +284,22 @@ class ReputationService:
         with audited(self.store, actor, "reputation.delete", f"reputation:{target}") as tx:
             return ReputationEntries(tx.session).delete(entries)
 
+    def delete_many(self, actor: Principal, items: Sequence[EntryInput]) -> int:
+        """Delete the entries ``items`` name (each with its kind, and its file line for
+        errors) in one transaction; return how many existed. Tags are ignored."""
+        actor.require(Capability.REPUTATION_WRITE)
+        if not items:
+            raise Invalid("name at least one entry")
+        entries = []
+        for index, item in enumerate(items):
+            try:
+                entries.append(parse_entry(item.value, item.kind))
+            except Invalid as exc:
+                raise _located(exc, item, index, len(items)) from None
+        target = entries[0].text if len(entries) == 1 else f"{len(entries)} entries"
+        with audited(self.store, actor, "reputation.delete", f"reputation:{target}") as tx:
+            return ReputationEntries(tx.session).delete(entries)
+
     def delete_owned(
         self,
         actor: Principal,
@@ -291,6 +317,31 @@ class ReputationService:
             self.store, actor, "reputation.delete", f"reputation:{target}", added_by=added_by
         ) as tx:
             return ReputationEntries(tx.session).delete_owned(entries, added_by)
+
+    def delete_all(
+        self, actor: Principal, source: str | None = None, *, chunk: int = EXPIRE_CHUNK
+    ) -> int:
+        """Delete every entry, or every entry of ``source`` (``user``: all added by users,
+        the SMS's ``criteria=user``; ``repdv``); return how many went. When nothing else
+        is stored it is two whole-table statements; otherwise ``chunk`` entries a
+        transaction, so a large wipe never holds the database for long."""
+        actor.require(Capability.REPUTATION_WRITE)
+        if source is not None and source not in SOURCES:
+            raise Invalid(f"unknown entry source {source!r}; use one of {', '.join(SOURCES)}")
+        with self.store.transaction() as tx:
+            cleared = ReputationEntries(tx.session).clear(source)
+        total = cleared or 0
+        while cleared is None:  # other sources' entries stay: chunk by chunk
+            with self.store.transaction() as tx:
+                removed = ReputationEntries(tx.session).delete_source(source, chunk)
+            total += removed
+            if removed < chunk:
+                break
+        with audited(
+            self.store, actor, "reputation.delete", f"reputation:{source or 'all'}", deleted=total
+        ):
+            pass
+        return total
 
     def expire(self, now: datetime | None = None, chunk: int = EXPIRE_CHUNK) -> int:
         """Delete every entry whose TTL has passed, ``chunk`` at a time (each its own short
@@ -354,6 +405,26 @@ class ReputationService:
         with self.store.transaction() as tx:
             return ReputationEntries(tx.session).exact(entries, self.clock())
 
+    def list_entries(
+        self,
+        actor: Principal,
+        *,
+        after: int = 0,
+        limit: int = 100,
+        kind: EntryKind | str | None = None,
+        source: str | None = None,
+    ) -> list[ReputationEntryRecord]:
+        """Live entries with an id above ``after``, by id: a page of at most ``limit``
+        (pass the last id seen as the next ``after``)."""
+        actor.require(Capability.REPUTATION_READ)
+        chosen = None if kind is None else _kind(kind)
+        if source is not None and source not in SOURCES:
+            raise Invalid(f"unknown entry source {source!r}; use one of {', '.join(SOURCES)}")
+        with self.store.transaction() as tx:
+            return ReputationEntries(tx.session).page(
+                after=after, limit=limit, kind=chosen, source=source, now=self.clock()
+            )
+
     def count_added_by(self, actor: Principal, added_by: str) -> int:
         actor.require(Capability.REPUTATION_READ)
         with self.store.transaction() as tx:
@@ -369,6 +440,25 @@ class ReputationService:
         if not values:
             raise Invalid("name at least one entry")
         return [parse_entry(v, kind) for v in values]
+
+
+def _located(error: Invalid, item: EntryInput, index: int, count: int) -> Invalid:
+    """``error`` about ``item`` saying which entry it is: its file line, else its position
+    among several; of the same kind (an `UnknownCategory` stays one)."""
+    if item.line is not None:  # the caller has the file: the line is enough
+        return type(error)(f"line {item.line}: {error}")
+    if count == 1:
+        return error
+    return type(error)(f"entry {index + 1} ({item.value.strip()[:80]!r}): {error}")
+
+
+def _kind(kind: EntryKind | str) -> EntryKind:
+    try:
+        return EntryKind(str(kind).lower())
+    except ValueError:
+        raise Invalid(
+            f"unknown entry type {kind!r}; use one of {', '.join(k.value for k in EntryKind)}"
+        ) from None
 
 
 def _check_count(values: Sequence[str]) -> None:

@@ -1,0 +1,72 @@
+"""What the repEntries tests share: a live server with the tag categories of the facts
+sheet's examples, a clean reputation store per test, and answers read the way scripts
+read them (the standard library's csv)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from garrison.auth import Principal
+from garrison.store import AuditRecord
+from tests.support import ADMIN_PASSWORD, RunningServer, make_settings, start_server
+
+CLI = Principal.local_cli()
+ADMIN = {"smsuser": "admin", "smspass": ADMIN_PASSWORD}
+
+
+def add_categories(server: RunningServer) -> None:
+    """The categories the facts sheet's examples use."""
+    reputation = server.services.reputation
+    reputation.create_category(
+        CLI, "MalwareIpType", "list", values=["cncHost", "infectedHost"], multiple=True
+    )
+    reputation.create_category(CLI, "AtaHost", "text")
+    reputation.create_category(CLI, "ThreatScore", "range", minimum=0, maximum=100)
+    reputation.create_category(CLI, "Trend Micro Severity", "list", values=["High", "Medium"])
+    reputation.create_category(CLI, "Blocked", "yesno")
+
+
+@pytest.fixture(scope="module", name="live")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    settings = make_settings(tmp_path_factory.mktemp("rep") / "data", poller={"enabled": False})
+    for server in start_server(settings):
+        add_categories(server)
+        yield server
+
+
+@pytest.fixture(name="rep")
+def empty_store(live: RunningServer) -> Iterator[RunningServer]:
+    """The live server with an empty reputation store."""
+    live.services.reputation.delete_all(CLI)
+    yield live
+
+
+def call(
+    server: RunningServer, path: str, *, method: str = "GET", **kwargs: object
+) -> requests.Response:
+    """A Web service call with requests, as Python scripts make them (verifying the
+    server's own self-signed certificate, whose names include 127.0.0.1)."""
+    ca = str(server.services.settings.certificate_path)
+    return requests.request(method, server.url() + path, verify=ca, timeout=60, **kwargs)  # type: ignore[arg-type]
+
+
+def rows(body: str) -> list[list[str]]:
+    """An answer's lines as csv rows."""
+    return list(csv.reader(io.StringIO(body, newline="")))
+
+
+def tags_of(row: list[str]) -> dict[str, str]:
+    return dict(zip(row[1::2], row[2::2], strict=True))
+
+
+def newest_audit(server: RunningServer, action: str) -> tuple[AuditRecord, dict[str, object]]:
+    with server.services.store.transaction() as tx:
+        found = tx.audit.query(action=action, limit=1)
+    assert found, f"no audit row for {action}"
+    return found[0], json.loads(found[0].detail)
