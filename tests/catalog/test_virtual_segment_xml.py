@@ -448,3 +448,14 @@ def test_damaged_documents_give_a_segment_or_a_coded_error(data: st.DataObject) 
     except VirtualSegmentError as error:
         assert error.code in (ResultCode.INPUT_XML, ResultCode.VALIDATION)
         assert "\n" not in error.message
+
+
+def test_a_device_is_named_by_its_number_or_by_dbaccess_device_uuid() -> None:
+    from garrison.datatables.identifiers import device_uuid
+    from garrison.store.virtual_segments import _short_id
+
+    assert _short_id(device_uuid(3)) == "3"
+    assert _short_id("3") == "3"
+    assert _short_id("00000001-0001-0001-0001-000000000003") == (
+        "00000001-0001-0001-0001-000000000003"
+    )

@@ -346,9 +346,9 @@ def test_unknown_methods_and_verbs(live: RunningServer, fake: FakeResponder) -> 
         reply.body == "no Web service method quarantine/nope; it offers quarantine, unquarantine\n"
     )
     assert newest_audit(live, "webservices.quarantine.nope").outcome == "failure"
-    reply = curl(live, "/repEntries/query" + q(ip="1.1.1.1", **ADMIN))
+    reply = curl(live, "/dbAccess/nope" + q(**ADMIN))
     assert (reply.status, reply.headers["content-type"]) == (404, "text/plain; charset=utf-8")
-    assert "not available in this release" in reply.body
+    assert reply.body == "no Web service method dbAccess/nope; it offers tptDBServlet\n"
     reply = curl(live, "/quarantine/quarantine" + q(**ADMIN), "-X", "PUT")
     assert (reply.status, reply.headers["allow"]) == (405, "GET, POST")
 

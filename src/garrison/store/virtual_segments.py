@@ -52,6 +52,7 @@ from garrison.catalog.virtual_segment_xml import (
     VlanRange,
     Vlans,
 )
+from garrison.datatables.identifiers import DEVICE_PREFIX
 from garrison.errors import Conflict, NotFound
 from garrison.store.catalog import SegmentGroupRow, SegmentRow, VirtualSegmentRow
 from garrison.store.devices import Device
@@ -371,7 +372,7 @@ class VirtualSegments:
         reference it gives must fit that device."""
         shown = ", ".join(f"{key} {value!r}" for key, value in ref.given())
         device: Device | None = None
-        number = ref.id if ref.id is not None else ref.short_id
+        number = _short_id(ref.id) if ref.id is not None else ref.short_id
         if number is not None:
             device = (
                 self._session.get(Device, int(number))
@@ -443,12 +444,20 @@ def _named(name: str, rows: Iterable[VirtualSegmentRow]) -> VirtualSegmentRow:
 
 def _fits(device: Device, ref: DeviceRef) -> bool:
     checks = (
-        (ref.id, str(device.id)),
+        (None if ref.id is None else _short_id(ref.id), str(device.id)),
         (ref.short_id, str(device.id)),
         (ref.name, device.name),
         (ref.ip_address, _normal_address(device.address)),
     )
     return all(given is None or given == actual for given, actual in checks)
+
+
+def _short_id(device_id: str) -> str:
+    """A device's number from its id: the number itself, or DEVICE.ID's UUID form."""
+    head, _, number = device_id.strip().rpartition("-")
+    if head != DEVICE_PREFIX.rstrip("-"):
+        return device_id
+    return number.lstrip("0") or "0"
 
 
 def _normal_address(address: str) -> str:
