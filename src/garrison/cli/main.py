@@ -14,6 +14,7 @@ from garrison.cli import (
     config,
     devices,
     events,
+    externaldb,
     init,
     ports,
     remote,
@@ -83,6 +84,7 @@ app.add_typer(events.app, name="events")
 app.add_typer(responder.policies_app, name="responder")
 app.add_typer(responder.responses_app, name="responses")
 app.add_typer(reputation.app, name="reputation")
+app.add_typer(externaldb.app, name="external-db")
 
 
 def main() -> None:

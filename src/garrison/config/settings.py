@@ -28,7 +28,13 @@ UNPRIVILEGED_OFFSET = 10000
 
 # Variables that pick files or serve the remote command line, not [section] keys.
 NOT_SETTINGS = frozenset(
-    {"GARRISON_DATA_DIR", "GARRISON_CONFIG", "GARRISON_URL", "GARRISON_API_KEY"}
+    {
+        "GARRISON_DATA_DIR",
+        "GARRISON_CONFIG",
+        "GARRISON_URL",
+        "GARRISON_API_KEY",
+        "GARRISON_EXTERNAL_DB_PASSWORD",
+    }
 )
 
 
