@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from garrison.web import csrf
 from tests.support import ADMIN_PASSWORD, RunningServer
 
 PASSWORD = "operator passphrase 1"
@@ -55,7 +56,10 @@ def test_create_user_then_log_in_with_a_session_cookie(server: RunningServer) ->
         assert console.get("/api/v1/session").json()["username"] == "op1"
         # An operator may not list users.
         assert console.get("/api/v1/users").status_code == 403
-        assert console.delete("/api/v1/session").status_code == 204
+        # A change made with the cookie alone is refused: it could be a forged request.
+        assert console.delete("/api/v1/session").status_code == 403
+        token = csrf.token_for(console.cookies["garrison_session"])
+        assert console.delete("/api/v1/session", headers={csrf.HEADER: token}).status_code == 204
         assert console.get("/api/v1/session").status_code == 401
 
 

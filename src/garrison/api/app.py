@@ -26,6 +26,7 @@ from garrison.api.routes import (
 )
 from garrison.auth import Capability
 from garrison.services import Services
+from garrison.web import app as console
 from garrison.webservices import app as webservices
 
 API_PREFIX = "/api/v1"
@@ -114,7 +115,8 @@ def create_app(svc: Services, *, listener: str = "https") -> FastAPI:
         """Prometheus metrics; needs an API key like every other path."""
         return Response(svc.metrics.render(), media_type="text/plain; version=0.0.4")
 
-    if listener == "https":  # the SMS serves its Web services on 443 only
+    if listener == "https":  # the SMS serves its Web services and console on 443 only
         webservices.mount(app)
+        console.mount(app)
     app.add_middleware(ObserveRequests, services=svc, listener=listener)
     return app

@@ -1,5 +1,7 @@
 """Who is calling: credentials from the X-SMS-API-KEY header, a Bearer token or the
-console session cookie, checked on every request except health."""
+console session cookie, checked on every request except health. A change (any verb but
+GET, HEAD, OPTIONS) made with the session cookie also needs the console's CSRF token in
+the X-CSRF-Token header."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCreden
 from garrison.auth import Capability, Principal
 from garrison.errors import Forbidden, Unauthorized
 from garrison.services import Services
+from garrison.web import csrf
 
 API_KEY_HEADER = "X-SMS-API-KEY"
 SESSION_COOKIE = "garrison_session"
@@ -48,6 +51,14 @@ def current_principal(
             principal = svc.auth.authenticate_api_key(token.credentials, address)
         elif session:
             principal = svc.auth.authenticate_session(session, address)
+            # A cookie goes along with any request the browser makes, a forged one too:
+            # a change made with it must carry the console's token (garrison.web.csrf).
+            if request.method not in csrf.SAFE_METHODS and not csrf.token_matches(
+                session, request.headers.get(csrf.HEADER)
+            ):
+                raise Forbidden(
+                    f"a change made with the session cookie needs the {csrf.HEADER} header"
+                )
         else:
             raise Unauthorized(f"authentication required: send an {API_KEY_HEADER} header")
     except Unauthorized as exc:
