@@ -1,17 +1,17 @@
 """GetData of N ALERTS rows over the real HTTPS Web service (``dbAccess/tptDBServlet?
 method=GetData&table=ALERTS``): time, rows a second, and the server's peak memory.
 
-A real ``garrison serve`` (HTTPS on a free loopback port, every other listener on a port
-the system picks, the poller off) on SQLite in its data directory (default) or on a
-PostgreSQL or MariaDB server (``--database-url``: a throwaway database on that server,
-dropped at the end). This process fills the events table through the store's own insert
-path (`EventRows.insert_many`, transactions of 10,000; a fifth of the rows IPv6, a tenth
-with ``extra`` keys, so the per-row conversions run), then asks for all of them as one
-GetData answer (``--format``, csv by default) with ``requests`` streaming, and counts the
-rows as they come. The server is a separate process: its RSS before the call and its peak
-(``VmHWM`` of /proc/<pid>/status; sampled ``VmRSS`` every 0.2 s too) show whether the
-answer streams with flat memory. Server and client are pinned to different cores
-(``--no-pin`` to let the kernel place them).
+A real ``garrison serve`` (bench/serving.py: HTTPS on a free loopback port, every other
+listener on a port the system picks, the poller off) on SQLite in its data directory
+(default) or on a PostgreSQL or MariaDB server (``--database-url``: a throwaway database
+on that server, dropped at the end). This process fills the events table through the
+store's own insert path (`EventRows.insert_many`, transactions of 10,000; a fifth of the
+rows IPv6, a tenth with ``extra`` keys, so the per-row conversions run), then asks for all
+of them as one GetData answer (``--format``, csv by default) with ``requests`` streaming,
+and counts the rows as they come. The server is a separate process: its RSS before the
+call and its peak (``VmHWM`` of /proc/<pid>/status; sampled ``VmRSS`` every 0.2 s too)
+show whether the answer streams with flat memory. Server and client are pinned to
+different cores (``--no-pin`` to let the kernel place them).
 
     /tmp/gvenv/bin/python bench/dbaccess_getdata.py                  # 1,000,000 rows
     /tmp/gvenv/bin/python bench/dbaccess_getdata.py --rows 50000
@@ -27,10 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -39,16 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import requests
-import urllib3
+from serving import client_session, pin_client, running_server
 
 from garrison.events.model import Action, Event, EventKind, Severity
-from garrison.ports import listeners
 from garrison.store import Store
 from garrison.store.events import EventRows
-
-sys.path.insert(0, str(Path(__file__).parent))
-# A sibling script's helpers: the cores, throwaway databases, a server process to stop.
-from reputation_ws import CORES, Server, database
 
 BATCH = 10_000
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -85,57 +77,6 @@ def event(i: int) -> Event:
         message_params=f"GET|/index{i % 100}.html",
         extra={"suser": f"user{i % 1000}", "requestMethod": "GET"} if i % 10 == 0 else {},
     )
-
-
-def https_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve(work: Path, database_url: str | None, core: int | None) -> Server:
-    """``garrison init``, an API key, then ``garrison serve`` with HTTPS on a free port and
-    every other listener on a port of the system's choosing (0)."""
-    port = https_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GARRISON_")}
-    env |= {f"GARRISON_PORTS_{e.key.upper().replace('-', '_')}": "0" for e in listeners()}
-    env |= {
-        "GARRISON_PORTS_HTTPS": str(port),
-        "GARRISON_SERVER_HOST": "127.0.0.1",
-        "GARRISON_POLLER_ENABLED": "false",
-        "GARRISON_LOG_LEVEL": "warning",
-    }
-    if database_url:
-        env["GARRISON_DATABASE_URL"] = database_url
-    data, secret = work / "data", work / "password"
-    secret.write_text("correct horse battery staple")
-    garrison = [sys.executable, "-m", "garrison", "--data-dir", str(data)]
-
-    def cli(*words: str) -> str:
-        done = subprocess.run(
-            [*garrison, *words], capture_output=True, text=True, env=env, timeout=300
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"garrison {words[0]} failed: {done.stderr[-2000:]}")
-        return done.stdout.strip()
-
-    cli("init", "--password-file", str(secret))
-    key = cli("api-keys", "create", "admin", "--quiet")
-    pinned = ["taskset", "-c", str(core)] if core is not None else []
-    log = work / "serve.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen([*pinned, *garrison, "serve"], stderr=handle, env=env)
-    server = Server(process, f"https://127.0.0.1:{port}", key, data, log)
-    for _ in range(600):
-        if process.poll() is not None:
-            raise RuntimeError(f"garrison serve exited: {log.read_text()[-2000:]}")
-        try:
-            requests.get(f"{server.url}/api/v1/health", verify=False, timeout=1)
-            return server
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    server.stop()
-    raise RuntimeError("garrison serve did not answer within 120 s")
 
 
 def fill(url: str, rows: int, say: Any) -> float:
@@ -208,14 +149,6 @@ def get_data(session: requests.Session, url: str, form: str, rows: int) -> dict[
     }
 
 
-def pin_client() -> int | None:
-    """This process to the first core; the core left for the server (the last), if any."""
-    if len(CORES) < 2:
-        return None
-    os.sched_setaffinity(0, {CORES[0]})
-    return CORES[-1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -223,40 +156,28 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="PostgreSQL or MariaDB; default SQLite")
     parser.add_argument("--no-pin", action="store_true")
     args = parser.parse_args()
-    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    server_core = None if args.no_pin else pin_client()
+    server_core = pin_client(no_pin=args.no_pin)
     say = partial(print, flush=True)
     backend = args.database_url.split(":", 1)[0].split("+")[0] if args.database_url else "sqlite"
     say(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {backend}; "
         f"GetData of {args.rows:,} ALERTS rows as {args.format}")  # fmt: skip
     record: dict[str, Any] = {"argv": sys.argv, "backend": backend, "rows": args.rows}
-    with (
-        tempfile.TemporaryDirectory(prefix="garrison-dbaccess-") as tmp,
-        database(args.database_url) as url,
-    ):
-        server = serve(Path(tmp), url, server_core)
-        try:
-            store_url = url or f"sqlite:///{server.data / 'garrison.db'}"
-            seconds = fill(store_url, args.rows, say)
-            record["fill"] = {"seconds": seconds, "rows_per_s": args.rows / seconds}
-            say(f"stored {args.rows:,} rows in {seconds:.1f} s ({args.rows / seconds:,.0f}/s)")
-            pid = server.process.pid
-            record["server_rss_before_mib"] = status_kib(pid, "VmRSS") / 1024
-            record["server_peak_before_mib"] = status_kib(pid, "VmHWM") / 1024
-            sampler = RssSampler(pid)
-            sampler.start()
-            with requests.Session() as session:
-                session.verify = False
-                session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify
-                session.headers["X-SMS-API-KEY"] = server.key
-                record["get_data"] = get_data(session, server.url, args.format, args.rows)
-            sampler.done.set()
-            sampler.join()
-            record["server_rss_sampled_peak_mib"] = sampler.peak_kib / 1024
-            record["server_peak_after_mib"] = status_kib(pid, "VmHWM") / 1024
-            record["load_after"] = os.getloadavg()
-        finally:
-            server.stop()
+    with running_server("garrison-dbaccess-", args.database_url, server_core) as server:
+        seconds = fill(server.database_url, args.rows, say)
+        record["fill"] = {"seconds": seconds, "rows_per_s": args.rows / seconds}
+        say(f"stored {args.rows:,} rows in {seconds:.1f} s ({args.rows / seconds:,.0f}/s)")
+        pid = server.process.pid
+        record["server_rss_before_mib"] = status_kib(pid, "VmRSS") / 1024
+        record["server_peak_before_mib"] = status_kib(pid, "VmHWM") / 1024
+        sampler = RssSampler(pid)
+        sampler.start()
+        with client_session(server) as session:
+            record["get_data"] = get_data(session, server.url, args.format, args.rows)
+        sampler.done.set()
+        sampler.join()
+        record["server_rss_sampled_peak_mib"] = sampler.peak_kib / 1024
+        record["server_peak_after_mib"] = status_kib(pid, "VmHWM") / 1024
+        record["load_after"] = os.getloadavg()
     got = record["get_data"]
     say(f"GetData {args.format}: {got['seconds']:.1f} s, {got['rows_per_s']:,.0f} rows/s, "
         f"{got['bytes'] / 2**20:,.0f} MiB at {got['mib_per_s']:.1f} MiB/s, "

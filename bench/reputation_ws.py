@@ -1,12 +1,13 @@
 """Reputation over the real HTTPS Web services: import N entries in 10,000-line files
 (``repEntries/import``), then query 10,000 addresses in one call (``repEntries/query``).
 
-A real ``garrison serve`` (``garrison init`` into a fresh data directory, then ``serve``
-with HTTPS on a free loopback port, the poller off) on SQLite in its data directory
-(default) or on a PostgreSQL server: with ``--database-url postgresql+psycopg://...`` the
-script makes a throwaway database on that server (as tests/conftest.py does) and drops it
-at the end. This process is the client (``requests`` with a kept-alive connection, as
-scripts call an SMS), pinned to the first core and the server to the last (``--no-pin``).
+A real ``garrison serve`` (bench/serving.py: ``garrison init`` into a fresh data
+directory, then ``serve`` with HTTPS on a free loopback port, every other listener on a port
+the system picks, the poller off) on SQLite in its data directory (default) or on a
+PostgreSQL server: with ``--database-url postgresql+psycopg://...`` a throwaway database on
+that server, dropped at the end. This process is the client (``requests`` with a
+kept-alive connection, as scripts call an SMS), pinned to the first core and the server to
+the last (``--no-pin``).
 
 The entries, every one distinct, come in files of one kind each, with tags of two
 categories made first over /api/v1 (``ThreatScore``, a range; ``MalwareIpType``, a
@@ -30,35 +31,23 @@ A measurement, not a test: it asserts only that every answer is right.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import io
 import ipaddress
 import json
 import os
 import random
-import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import requests
-import urllib3
+from serving import Server, client_session, pin_client, running_server
 
 from garrison.reputation.wire import format_import
 
-PYTHON = sys.executable
-HOST = "127.0.0.1"
-PASSWORD = "correct horse battery staple"
-CORES = sorted(os.sched_getaffinity(0))
 HOSTS = int(ipaddress.IPv4Address("11.0.0.0"))  # the i-th host entry is HOSTS + i
 BLOCKS = int(ipaddress.IPv4Address("64.0.0.0"))  # the b-th /24 block starts at BLOCKS + 256 b
 V6 = int(ipaddress.IPv6Address("2001:db8::"))
@@ -96,102 +85,6 @@ def make_file(number: int, lines: int, total: int) -> tuple[str, bytes, list[int
     indexes = list(range(number * lines, min((number + 1) * lines, total)))
     text = format_import(((entry(kind, i), tags(i)) for i in indexes), kind)
     return kind, text.encode(), indexes
-
-
-# -- the server ---------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def clean_env(**more: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GARRISON_")}
-    return {**env, **more}
-
-
-@contextlib.contextmanager
-def database(url: str | None) -> Iterator[str | None]:
-    """None for SQLite in the data directory; for a server URL, a throwaway database on
-    that server, dropped afterwards."""
-    if not url:
-        yield None
-        return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = make_url(url)
-    name = f"garrison_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    url: str
-    key: str
-    data: Path
-    log: Path
-
-    def stop(self) -> None:
-        """Stop the server by its PID: SIGTERM, then SIGKILL after 60 s."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(60)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-
-
-def start_server(work: Path, database_url: str | None, core: int | None) -> Server:
-    data = work / "data"
-    https = free_port()
-    env = clean_env(
-        GARRISON_SERVER_HOST=HOST,
-        GARRISON_PORTS_HTTPS=str(https),
-        GARRISON_PORTS_CLIENT_API=str(free_port()),
-        GARRISON_POLLER_ENABLED="false",
-        GARRISON_LOG_LEVEL="warning",
-        **({"GARRISON_DATABASE_URL": database_url} if database_url else {}),
-    )
-    password = work / "password"
-    password.write_text(PASSWORD)
-    base = [PYTHON, "-m", "garrison", "--data-dir", str(data)]
-    steps = (["init", "--password-file", str(password)], ["api-keys", "create", "admin", "--quiet"])
-    for step in steps:
-        done = subprocess.run([*base, *step], capture_output=True, text=True, env=env, timeout=300)
-        if done.returncode != 0:
-            raise RuntimeError(f"garrison {step[0]} failed: {done.stderr[-2000:]}")
-    key = done.stdout.strip()
-    log = work / "serve.log"
-    cmd = [*base, "serve"]
-    if core is not None:
-        cmd = ["taskset", "-c", str(core), *cmd]
-    with log.open("w") as handle:
-        process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=handle, env=env)
-    server = Server(process, f"https://{HOST}:{https}", key, data, log)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"garrison serve exited: {log.read_text()[-2000:]}")
-        try:
-            requests.get(f"{server.url}/api/v1/health", verify=False, timeout=1)
-            return server
-        except requests.ConnectionError:
-            time.sleep(0.2)
-    server.stop()
-    raise RuntimeError("garrison serve did not answer within 120 s")
 
 
 # -- the calls ----------------------------------------------------------------------------
@@ -286,11 +179,7 @@ def main() -> None:
     parser.add_argument("--singles", type=int, default=200, help="one-address queries")
     parser.add_argument("--no-pin", action="store_true")
     args = parser.parse_args()
-    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-    pin = not args.no_pin and len(CORES) >= 2
-    server_core, client_core = (CORES[-1], CORES[0]) if pin else (None, None)
-    if client_core is not None:
-        os.sched_setaffinity(0, {client_core})
+    server_core = pin_client(no_pin=args.no_pin)
 
     def say(text: str) -> None:
         print(text, flush=True)
@@ -299,46 +188,37 @@ def main() -> None:
     say(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}; {backend}; "
         f"{args.entries:,} entries in files of {args.file_lines:,} lines")  # fmt: skip
     record: dict[str, Any] = {"argv": sys.argv, "backend": backend, "load_before": os.getloadavg()}
-    with (
-        tempfile.TemporaryDirectory(prefix="garrison-rep-ws-") as tmp,
-        database(args.database_url) as url,
-    ):
-        server = start_server(Path(tmp), url, server_core)
-        try:
-            with requests.Session() as session:
-                session.verify = False
-                session.trust_env = False  # else REQUESTS_CA_BUNDLE overrides verify
-                session.headers["X-SMS-API-KEY"] = server.key
-                make_categories(session, server)
-                started = time.perf_counter()
-                files = import_all(session, server, args.entries, args.file_lines, say)
-                wall = time.perf_counter() - started
-                tenth = max(1, len(files) // 10)
-                record["import"] = {
-                    "files": len(files),
-                    "median_s": statistics.median(files),
-                    "p90_s": quantile(files, 0.9),
-                    "max_s": max(files),
-                    "first_tenth_median_s": statistics.median(files[:tenth]),
-                    "last_tenth_median_s": statistics.median(files[-tenth:]),
-                    "entries_per_s": args.entries / wall,
-                    "wall_s": wall,
-                }
-                rng = random.Random(7)
-                rounds = []
-                for _ in range(args.rounds):
-                    addresses, expected = query_sample(args.entries, args.file_lines, rng)
-                    rounds.append(query_once(session, server, addresses, expected))
-                singles = single_queries(session, server, addresses, args.singles)
-                record["query"] = {
-                    "rounds": rounds,
-                    "median_10000_s": statistics.median(rounds),
-                    "single_median_ms": statistics.median(singles) * 1000,
-                    "single_p90_ms": quantile(singles, 0.9) * 1000,
-                }
-        finally:
-            server.stop()
-        if url is None:
+    with running_server("garrison-rep-ws-", args.database_url, server_core) as server:
+        with client_session(server) as session:
+            make_categories(session, server)
+            started = time.perf_counter()
+            files = import_all(session, server, args.entries, args.file_lines, say)
+            wall = time.perf_counter() - started
+            tenth = max(1, len(files) // 10)
+            record["import"] = {
+                "files": len(files),
+                "median_s": statistics.median(files),
+                "p90_s": quantile(files, 0.9),
+                "max_s": max(files),
+                "first_tenth_median_s": statistics.median(files[:tenth]),
+                "last_tenth_median_s": statistics.median(files[-tenth:]),
+                "entries_per_s": args.entries / wall,
+                "wall_s": wall,
+            }
+            rng = random.Random(7)
+            rounds = []
+            for _ in range(args.rounds):
+                addresses, expected = query_sample(args.entries, args.file_lines, rng)
+                rounds.append(query_once(session, server, addresses, expected))
+            singles = single_queries(session, server, addresses, args.singles)
+            record["query"] = {
+                "rounds": rounds,
+                "median_10000_s": statistics.median(rounds),
+                "single_median_ms": statistics.median(singles) * 1000,
+                "single_p90_ms": quantile(singles, 0.9) * 1000,
+            }
+        server.stop()  # the SQLite files at rest, measured before the directory goes
+        if server.sqlite:
             record["sqlite_mib"] = (
                 sum(p.stat().st_size for p in server.data.glob("garrison.db*")) / 2**20
             )

@@ -14,10 +14,10 @@ import requests
 
 from garrison.auth import Principal
 from garrison.store import AuditRecord
-from tests.support import ADMIN_PASSWORD, RunningServer, make_settings, start_server
+from tests.support import RunningServer
+from tests.webservices import ws_support
 
 CLI = Principal.local_cli()
-ADMIN = {"smsuser": "admin", "smspass": ADMIN_PASSWORD}
 
 
 def add_categories(server: RunningServer) -> None:
@@ -34,8 +34,7 @@ def add_categories(server: RunningServer) -> None:
 
 @pytest.fixture(scope="module", name="live")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(tmp_path_factory.mktemp("rep") / "data", poller={"enabled": False})
-    for server in start_server(settings):
+    for server in ws_support.module_server(tmp_path_factory, "rep"):
         add_categories(server)
         yield server
 
@@ -66,7 +65,6 @@ def tags_of(row: list[str]) -> dict[str, str]:
 
 
 def newest_audit(server: RunningServer, action: str) -> tuple[AuditRecord, dict[str, object]]:
-    with server.services.store.transaction() as tx:
-        found = tx.audit.query(action=action, limit=1)
-    assert found, f"no audit row for {action}"
-    return found[0], json.loads(found[0].detail)
+    """The newest audit row of ``action`` and its detail."""
+    row = ws_support.newest_audit(server, action)
+    return row, json.loads(row.detail)

@@ -28,11 +28,11 @@ from garrison.store.responder import Responses
 from tests.support import ADMIN_PASSWORD, RunningServer, make_settings, start_server, wait_for
 from tests.webservices.curl_peer import Reply, curl, needs_curl
 from tests.webservices.dbaccess_support import ALERTS_COLUMNS
+from tests.webservices.ws_support import ADMIN, module_server, q
 
 pytestmark = needs_curl
 
 SERVLET = "/dbAccess/tptDBServlet"
-ADMIN = {"smsuser": "admin", "smspass": ADMIN_PASSWORD}
 T0 = datetime(2026, 1, 31, 12, 0, 0, 250_000, tzinfo=UTC)
 T0_MS = 1769860800250
 RANGE = {"begin_time": str(T0_MS - 3_600_000), "end_time": str(T0_MS + 3_600_000)}
@@ -64,10 +64,6 @@ INGESTED = [
     {"kind": "alert", "signature_number": 7611, "end_time": T0_MS + 1000, "src_ip": "10.0.0.9"},
     {"kind": "device-log", "message": "not an alert", "end_time": T0_MS},
 ]
-
-
-def q(**params: str) -> str:
-    return "?" + urlencode(params)
 
 
 def call(server: RunningServer, *args: str, **params: str) -> Reply:
@@ -145,10 +141,7 @@ def seed(server: RunningServer) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(
-        tmp_path_factory.mktemp("dbaccess") / "data", poller={"enabled": False}
-    )
-    yield from start_server(settings)
+    yield from module_server(tmp_path_factory, "dbaccess")
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import pytest
 
 from ipsim.testing import FleetProcess, management_client
 from tests.support import RunningServer, add_fleet_devices, make_settings, start_server
-from tests.webservices.curl_peer import curl, needs_curl
-from tests.webservices.device_ws_support import add_unreachable_device, auth_forms
+from tests.webservices.curl_peer import auth_forms, curl, needs_curl
+from tests.webservices.device_ws_support import add_unreachable_device
 
 pytestmark = needs_curl
 

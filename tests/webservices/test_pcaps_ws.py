@@ -21,12 +21,8 @@ from ipsim.testing import FleetProcess, management_client
 from ipsim.traces import trace_packets
 from ipsim.traffic import AttackEvent
 from tests.support import RunningServer, add_fleet_devices, make_settings, start_server, wait_for
-from tests.webservices.curl_peer import curl, needs_curl
-from tests.webservices.device_ws_support import (
-    add_unreachable_device,
-    auth_forms,
-    curl_download,
-)
+from tests.webservices.curl_peer import auth_forms, curl, curl_download, needs_curl
+from tests.webservices.device_ws_support import add_unreachable_device
 
 pytestmark = [
     needs_curl,

@@ -22,9 +22,9 @@ import pytest
 
 from garrison.auth import Principal
 from garrison.errors import Conflict, Invalid, NotFound
-from garrison.store import AuditRecord
-from tests.support import ADMIN_PASSWORD, RunningServer, make_settings, start_server
+from tests.support import ADMIN_PASSWORD, RunningServer
 from tests.webservices.curl_peer import curl, needs_curl
+from tests.webservices.ws_support import ADMIN, module_server, newest_audit, q
 
 pytestmark = needs_curl
 
@@ -32,7 +32,6 @@ KEEP = object()  # the fake's "no timeout given": the policy's own applies
 WEB_POLICY = "Web Policy"
 MANUAL_POLICY = "Manual Only"
 NEVER = "10.9.9.9"
-ADMIN = {"smsuser": "admin", "smspass": ADMIN_PASSWORD}
 
 
 @dataclass
@@ -101,17 +100,9 @@ class FakeResponder:
         return found
 
 
-def newest_audit(server: RunningServer, action: str) -> AuditRecord:
-    with server.services.store.transaction() as tx:
-        rows = tx.audit.query(action=action, limit=1)
-    assert rows, f"no audit row for {action}"
-    return rows[0]
-
-
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(tmp_path_factory.mktemp("ws") / "data", poller={"enabled": False})
-    yield from start_server(settings)
+    yield from module_server(tmp_path_factory, "ws")
 
 
 @pytest.fixture
@@ -122,10 +113,6 @@ def fake(live: RunningServer) -> Iterator[FakeResponder]:
     live.services.responder = responder
     yield responder
     live.services.responder = engine
-
-
-def q(**params: str) -> str:
-    return "?" + urlencode(params)
 
 
 # -- quarantine ------------------------------------------------------------------------------

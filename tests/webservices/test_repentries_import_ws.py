@@ -13,7 +13,6 @@ from garrison.reputation.wire import format_import
 from tests.support import RunningServer
 from tests.webservices.curl_peer import curl, needs_curl
 from tests.webservices.repentries_support import (
-    ADMIN,
     call,
     empty_store,  # noqa: F401  (the fixture rep: an empty store on the live server)
     live_server,  # noqa: F401  (the fixture live)
@@ -21,6 +20,7 @@ from tests.webservices.repentries_support import (
     rows,
     tags_of,
 )
+from tests.webservices.ws_support import ADMIN
 
 GOOD = (
     "1.1.1.2,AtaHost,myata.device.com,ThreatScore,28,MalwareIpType,cncHost~~~infectedHost\n"

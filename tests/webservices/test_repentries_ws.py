@@ -12,7 +12,6 @@ from garrison.reputation.service import EntryInput
 from tests.support import ADMIN_PASSWORD, RunningServer
 from tests.webservices.curl_peer import curl, needs_curl
 from tests.webservices.repentries_support import (
-    ADMIN,
     CLI,
     call,
     empty_store,  # noqa: F401  (the fixture rep: an empty store on the live server)
@@ -21,6 +20,7 @@ from tests.webservices.repentries_support import (
     rows,
     tags_of,
 )
+from tests.webservices.ws_support import ADMIN
 
 GUIDE_TAGS = "AtaHost,myata.device.com,ThreatScore,28,MalwareIpType,cncHost~~~infectedHost"
 

@@ -11,19 +11,16 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support import RunningServer, make_settings, start_server
-from tests.webservices.curl_peer import curl, needs_curl
-from tests.webservices.device_ws_support import auth_forms
+from tests.support import RunningServer
+from tests.webservices.curl_peer import auth_forms, curl, needs_curl
+from tests.webservices.ws_support import module_server
 
 pytestmark = needs_curl
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(
-        tmp_path_factory.mktemp("sms-admin") / "data", poller={"enabled": False}
-    )
-    yield from start_server(settings)
+    yield from module_server(tmp_path_factory, "sms-admin")
 
 
 @functools.cache

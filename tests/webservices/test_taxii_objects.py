@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from garrison.reputation.model import TTL_CATEGORY, TagKind
-from tests.support import ADMIN_PASSWORD, RunningServer, make_settings, start_server
+from tests.support import ADMIN_PASSWORD, RunningServer
 from tests.webservices.curl_peer import curl, needs_curl
 from tests.webservices.taxii_support import (
     ME,
@@ -32,14 +32,14 @@ from tests.webservices.taxii_support import (
     stix_id,
     tags,
 )
+from tests.webservices.ws_support import module_server
 
 pytestmark = quiet_tls
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(tmp_path_factory.mktemp("taxii") / "data", poller={"enabled": False})
-    yield from start_server(settings)
+    yield from module_server(tmp_path_factory, "taxii")
 
 
 def accepted(answer: requests.Response) -> dict[str, Any]:

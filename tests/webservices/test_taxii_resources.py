@@ -8,28 +8,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
 
 from garrison.store import AuditRecord
-from tests.support import ADMIN_PASSWORD, RunningServer, make_settings, start_server
-from tests.webservices.curl_peer import Reply, curl, needs_curl
+from tests.support import ADMIN_PASSWORD, RunningServer
+from tests.webservices.curl_peer import Reply, auth_forms, curl, needs_curl
 from tests.webservices.taxii_support import COLLECTION, TAXII
+from tests.webservices.ws_support import ADMIN, module_server, q
 
 pytestmark = needs_curl
-
-ADMIN = "?" + urlencode({"smsuser": "admin", "smspass": ADMIN_PASSWORD})
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(tmp_path_factory.mktemp("taxii") / "data", poller={"enabled": False})
-    yield from start_server(settings)
+    yield from module_server(tmp_path_factory, "taxii")
 
 
-def key(server: RunningServer) -> tuple[str, str]:
-    return ("-H", f"X-SMS-API-KEY: {server.api_key}")
+def key(server: RunningServer) -> list[str]:
+    return auth_forms(server)["api-key"][0]
 
 
 def taxii(reply: Reply, status: int = 200) -> Any:
@@ -43,7 +40,7 @@ def host(server: RunningServer) -> str:
 
 
 def test_discovery_names_the_one_api_root_at_the_host_asked(live: RunningServer) -> None:
-    document = taxii(curl(live, "/taxii/" + ADMIN))
+    document = taxii(curl(live, "/taxii/" + q(**ADMIN)))
     root = f"https://{host(live)}/taxii/feeds/"
     assert document == {
         "title": "TippingPoint Security Management System",

@@ -21,15 +21,9 @@ from garrison.catalog.learner import Learned, LearnedSegment
 from garrison.store.catalog import Catalog
 from garrison.store.virtual_segments import VirtualSegments
 from ipsim.testing import FleetProcess
-from tests.support import (
-    ADMIN_PASSWORD,
-    RunningServer,
-    add_fleet_devices,
-    make_settings,
-    start_server,
-    wait_for,
-)
+from tests.support import RunningServer, add_fleet_devices, wait_for
 from tests.webservices.curl_peer import Reply, curl, needs_curl
+from tests.webservices.ws_support import ADMIN, module_server, q
 
 pytestmark = [
     needs_curl,
@@ -37,17 +31,15 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning"),
 ]
 
-ADMIN = {"smsuser": "admin", "smspass": ADMIN_PASSWORD}
 # ipsim's default model cycle: 2600NX (4 segments), 6200NX (8), 440T (2).
 FLEET_SIZE = 3
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(
-        tmp_path_factory.mktemp("vs") / "data", poller={"enabled": True, "interval_seconds": 1}
+    yield from module_server(
+        tmp_path_factory, "vs", poller={"enabled": True, "interval_seconds": 1}
     )
-    yield from start_server(settings)
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +81,7 @@ def by_model(fleet: list[Any], model: str) -> dict[str, Any]:
 
 
 def call(live: RunningServer, method: str, *args: str, **params: str) -> Reply:
-    return curl(live, f"/virtualsegment/{method}?" + urlencode({**ADMIN, **params}), *args)
+    return curl(live, f"/virtualsegment/{method}" + q(**ADMIN, **params), *args)
 
 
 def envelope_of(reply: Reply, operation: str, code: int) -> ET.Element:
@@ -147,10 +139,21 @@ def document(
     )
 
 
+def upload(
+    live: RunningServer, tmp_path: Path, method: str, xml: str | bytes, field: str, **params: str
+) -> Reply:
+    """``method`` with the document as a file part (curl ``-F field=@file``)."""
+    path = tmp_path / f"{method}.xml"
+    path.write_bytes(xml if isinstance(xml, bytes) else xml.encode("utf-8"))
+    return call(live, method, "-F", f"{field}=@{path}", **params)
+
+
 def create(live: RunningServer, tmp_path: Path, xml: str, field: str = "file") -> Reply:
-    path = tmp_path / "vs.xml"
-    path.write_text(xml, encoding="utf-8")
-    return call(live, "create", "-F", f"{field}=@{path}")
+    return upload(live, tmp_path, "create", xml, field)
+
+
+def update(live: RunningServer, tmp_path: Path, vs: str, xml: str | bytes) -> Reply:
+    return upload(live, tmp_path, "update", xml, "file", vs=vs)
 
 
 def position_of(kind: str, ordinal: int | None = None) -> str:
@@ -286,9 +289,8 @@ def test_positions_first_last_and_ordinal_renumber_the_others(
         "4",
         "5",
     ]
-    path = tmp_path / "move.xml"
-    path.write_text(document("a", position=position_of("FIRST")))
-    envelope_of(call(live, "update", "-F", f"file=@{path}", vs="a"), "update", 0)
+    first = document("a", position=position_of("FIRST"))
+    envelope_of(update(live, tmp_path, "a", first), "update", 0)
     assert names(live) == ["a", "c", "d", "b", "e"]
     envelope_of(call(live, "delete", vs="d"), "delete", 0)
     shown = segments(live)
@@ -311,13 +313,11 @@ def test_update_replaces_the_definition_and_reports_what_each_device_left(
     before = {small["name"]: ["Segment 1-1 (A > B)", "Segment 1-2 (A > B)"]}
     envelope_of(create(live, tmp_path, document("lab", placed=before)), "create", 0)
     after = {small["name"]: ["Segment 1-2 (A > B)"], big["name"]: ["Segment 1-5 (A > B)"]}
-    path = tmp_path / "update.xml"
-    path.write_text(document("lab 2", vlans="<namedVlanGroup>x</namedVlanGroup>", placed=after))
+    named = document("lab 2", vlans="<namedVlanGroup>x</namedVlanGroup>", placed=after)
     # A named group does not exist: nothing changes.
-    failed(call(live, "update", "-F", f"file=@{path}", vs="lab"), "update", 320, 400)
+    failed(update(live, tmp_path, "lab", named), "update", 320, 400)
     assert names(live) == ["lab"]
-    path.write_text(document("lab 2", placed=after))
-    root = envelope_of(call(live, "update", "-F", f"file=@{path}", vs="lab"), "update", 0)
+    root = envelope_of(update(live, tmp_path, "lab", document("lab 2", placed=after)), "update", 0)
     results = {
         r.findtext("device/name"): [m.text for m in r.findall("messages/message")]
         for r in root.findall("resultDetails/deviceResults/deviceResult")
@@ -343,9 +343,7 @@ def test_what_get_returns_can_be_sent_back_to_update_unchanged(
     xml = document("round trip", placed={device["name"]: ["Segment 1-4 (A > B)"]})
     envelope_of(create(live, tmp_path, xml), "create", 0)
     [shown] = segments(live)
-    path = tmp_path / "back.xml"
-    path.write_bytes(ET.tostring(shown))
-    envelope_of(call(live, "update", "-F", f"file=@{path}", vs="round trip"), "update", 0)
+    envelope_of(update(live, tmp_path, "round trip", ET.tostring(shown)), "update", 0)
     [again] = segments(live)
     assert ET.tostring(again) == ET.tostring(shown)
 
@@ -459,9 +457,7 @@ def test_a_taken_name_is_an_operation_error_205(
     reason = failed(create(live, tmp_path, document("CORE")), "create", 205, 400)
     assert "'Core' already exists" in reason
     envelope_of(create(live, tmp_path, document("Edge")), "create", 0)
-    path = tmp_path / "rename.xml"
-    path.write_text(document("core"))
-    failed(call(live, "update", "-F", f"file=@{path}", vs="Edge"), "update", 205, 400)
+    failed(update(live, tmp_path, "Edge", document("core")), "update", 205, 400)
     assert names(live) == ["Core", "Edge"]
 
 
@@ -486,9 +482,7 @@ def test_references_to_nothing_are_resource_errors_320(
     assert "no virtual segment named 'ghost'" in failed(
         call(live, "delete", vs="ghost"), "delete", 320, 400
     )
-    path = tmp_path / "vs.xml"
-    path.write_text(document("x"))
-    failed(call(live, "update", "-F", f"file=@{path}", vs="ghost"), "update", 320, 400)
+    failed(update(live, tmp_path, "ghost", document("x")), "update", 320, 400)
     failed(call(live, "get", vs="ghost"), "get", 320, 400)
     cases = {
         "no-device": document("x", placed={"no-such-ips": ["Segment 1-1 (A > B)"]}),

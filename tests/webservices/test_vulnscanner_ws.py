@@ -10,17 +10,16 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlencode
 
 import pytest
 import requests
 
-from garrison.store import AuditRecord
 from garrison.store.vulnerabilities import FINDINGS, SCANS
 from garrison.vulnerabilities import service as vulnerability_service
 from garrison.vulnerabilities.native_csv import HEADER
-from tests.support import ADMIN_PASSWORD, RunningServer, make_settings, start_server
+from tests.support import ADMIN_PASSWORD, RunningServer
 from tests.webservices.curl_peer import curl, needs_curl
+from tests.webservices.ws_support import ADMIN, module_server, newest_audit, q
 
 pytestmark = [
     needs_curl,
@@ -31,17 +30,11 @@ pytestmark = [
 DATA = Path(__file__).parents[1] / "data" / "vulnscans"
 NATIVE = DATA / "sms_standard.csv"
 RUNTIME = "2024-01-15T09:00:00.000Z/2024-01-15T09:20:06.000Z"
-ADMIN = {"smsuser": "admin", "smspass": ADMIN_PASSWORD}
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = make_settings(tmp_path_factory.mktemp("vulnws") / "data", poller={"enabled": False})
-    yield from start_server(settings)
-
-
-def q(**params: str) -> str:
-    return "?" + urlencode(params)
+    yield from module_server(tmp_path_factory, "vulnws")
 
 
 def totals(live: RunningServer) -> tuple[int, int]:
@@ -50,13 +43,6 @@ def totals(live: RunningServer) -> tuple[int, int]:
         scans = conn.execute(SCANS.select()).all()
         findings = conn.execute(FINDINGS.select()).all()
     return len(scans), len(findings)
-
-
-def newest_audit(live: RunningServer, action: str) -> AuditRecord:
-    with live.services.store.transaction() as tx:
-        rows = tx.audit.query(action=action, limit=1)
-    assert rows, f"no audit row for {action}"
-    return rows[0]
 
 
 def post(

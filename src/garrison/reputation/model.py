@@ -215,6 +215,16 @@ def kind_of(value: str) -> EntryKind:
     return EntryKind.DNS
 
 
+def entry_kind(kind: EntryKind | str) -> EntryKind:
+    """The entry type named by ``kind`` in any case. Raises `Invalid`."""
+    try:
+        return EntryKind(str(kind).lower())
+    except ValueError:
+        raise Invalid(
+            f"unknown entry type {kind!r}; use one of {', '.join(k.value for k in EntryKind)}"
+        ) from None
+
+
 def parse_entry(value: str, kind: EntryKind | str | None = None) -> Entry:
     """Parse ``value`` as an entry of ``kind`` (guessed when None; ``"ip"`` is either
     address family, as the SMS's ``ip=`` parameter). Raises `Invalid`."""
@@ -222,12 +232,7 @@ def parse_entry(value: str, kind: EntryKind | str | None = None) -> Entry:
         kind = kind_of(value)
     if str(kind).lower() == "ip":
         return parse_address(value)
-    try:
-        kind = EntryKind(str(kind).lower())
-    except ValueError:
-        raise Invalid(
-            f"unknown entry type {kind!r}; use one of {', '.join(k.value for k in EntryKind)}"
-        ) from None
+    kind = entry_kind(kind)
     if kind in ADDRESS_KINDS:
         entry = parse_address(value)
         if entry.kind != kind:

@@ -31,6 +31,7 @@ from garrison.reputation.model import (
     check_category,
     check_category_name,
     check_tags,
+    entry_kind,
     format_ttl,
     normalise_name,
     parse_address,
@@ -417,7 +418,7 @@ class ReputationService:
         """Live entries with an id above ``after``, by id: a page of at most ``limit``
         (pass the last id seen as the next ``after``)."""
         actor.require(Capability.REPUTATION_READ)
-        chosen = None if kind is None else _kind(kind)
+        chosen = None if kind is None else entry_kind(kind)
         if source is not None and source not in SOURCES:
             raise Invalid(f"unknown entry source {source!r}; use one of {', '.join(SOURCES)}")
         with self.store.transaction() as tx:
@@ -450,15 +451,6 @@ def _located(error: Invalid, item: EntryInput, index: int, count: int) -> Invali
     if count == 1:
         return error
     return type(error)(f"entry {index + 1} ({item.value.strip()[:80]!r}): {error}")
-
-
-def _kind(kind: EntryKind | str) -> EntryKind:
-    try:
-        return EntryKind(str(kind).lower())
-    except ValueError:
-        raise Invalid(
-            f"unknown entry type {kind!r}; use one of {', '.join(k.value for k in EntryKind)}"
-        ) from None
 
 
 def _check_count(values: Sequence[str]) -> None:
