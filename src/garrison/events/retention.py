@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from garrison.config.settings import EventSettings
 from garrison.metrics import Metrics
 from garrison.store import Store
+from garrison.store.event_counts import EventCounts
 from garrison.store.events import EventRows
 from garrison.store.models import utcnow
 
@@ -54,6 +55,7 @@ def prune(
 ) -> Pruned:
     """Apply the policy once; ``days`` or ``rows`` of 0 turns that half off."""
     by_age = by_rows = 0
+    cutoff = None
     if days > 0:
         cutoff = (now or utcnow()) - timedelta(days=days)
         by_age = _in_chunks(store, lambda t: t.delete_older_than(cutoff, chunk), chunk, cancelled)
@@ -62,6 +64,10 @@ def prune(
             last = EventRows(tx.session).cutoff_id(rows)
         if last is not None:
             by_rows = _in_chunks(store, lambda t: t.delete_through(last, chunk), chunk, cancelled)
+    if days > 0 or rows > 0:
+        # The per-minute counts go with the events (a small indexed delete).
+        with store.transaction() as tx:
+            EventCounts(tx.session).trim(cutoff)
     return Pruned(by_age, by_rows)
 
 

@@ -28,6 +28,7 @@ from garrison.events.model import Event
 from garrison.metrics import Metrics
 from garrison.store import Store
 from garrison.store.catalog import Catalog
+from garrison.store.event_counts import EventCounts
 from garrison.store.events import EventRows
 
 log = logging.getLogger("garrison.events.writer")
@@ -167,6 +168,7 @@ class EventWriter:
         with self._store.write_turn():
             with self._store.transaction() as tx:
                 EventRows(tx.session).insert_many(batch)
+                EventCounts(tx.session).add(batch)  # the dashboard's rollup, same transaction
                 if self._learner is None:
                     self._learner = Catalog(tx.session).learner()
             self._learn(self._learner, batch)

@@ -123,6 +123,7 @@ class AuditEntry(Base):
 
 from garrison.store import catalog as _catalog  # noqa: E402,F401
 from garrison.store import devices as _devices  # noqa: E402,F401
+from garrison.store import event_counts as _event_counts  # noqa: E402,F401
 from garrison.store import events as _events  # noqa: E402,F401
 from garrison.store import reputation as _reputation  # noqa: E402,F401
 from garrison.store import responder as _responder  # noqa: E402,F401
