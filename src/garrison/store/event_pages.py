@@ -41,9 +41,9 @@ from garrison.store.events import (
     EVENTS,
     SORT_COLUMNS,
     StoredEvent,
-    _stored,
     conditions,
     split_number,
+    stored_event,
 )
 
 BUDGET = 100_000  # events of the period one page may read
@@ -258,7 +258,7 @@ class EventPages:
         order = (moment, COLUMNS.id) if plan.by_time else (opaque(moment), opaque(COLUMNS.id))
         query = select(EVENTS).where(*where)
         query = query.order_by(*(c.desc() if down else c.asc() for c in order)).limit(limit + 1)
-        rows = [_stored(r) for r in self._session.execute(query)]
+        rows = [stored_event(r) for r in self._session.execute(query)]
         full = len(rows) > limit
         rows = rows[:limit]
         onward: Cursor | None = None
@@ -304,7 +304,7 @@ class EventPages:
         # Opaque, so that no index is walked for the order: the rows are the period's.
         order = [opaque(c).desc() if sort.descending else opaque(c).asc() for c in columns]
         query = select(EVENTS).where(*where).order_by(*order).offset(offset).limit(limit + 1)
-        rows = [_stored(r) for r in self._session.execute(query)]
+        rows = [stored_event(r) for r in self._session.execute(query)]
         return SortedPage(
             events=rows[:limit],
             offset=offset,
@@ -324,7 +324,7 @@ class EventPages:
         query = select(EVENTS).where(*plan.where(moment)).order_by(*order)
         options = {"stream_results": True, "yield_per": chunk}
         with closing(self._session.execute(query, execution_options=options)) as rows:
-            yield from map(_stored, rows)
+            yield from map(stored_event, rows)
 
     # -- the live tail ----------------------------------------------------------------------
 
@@ -340,7 +340,7 @@ class EventPages:
         query = select(EVENTS).where(COLUMNS.id > floor, COLUMNS.id <= newest)
         query = query.where(*(opaque(c) for c in conditions(rest)))
         query = query.order_by(COLUMNS.id.desc()).limit(limit)
-        return [_stored(r) for r in self._session.execute(query)], newest
+        return [stored_event(r) for r in self._session.execute(query)], newest
 
     # -- one address ------------------------------------------------------------------------
 
@@ -364,7 +364,7 @@ class EventPages:
                 query = query.where(COLUMNS.id < before)
             query = query.order_by(COLUMNS.id.desc()).limit(limit + 1)
             for row in self._session.execute(query):
-                found[row.id] = _stored(row)
+                found[row.id] = stored_event(row)
         ordered = sorted(found.values(), key=lambda s: s.id, reverse=True)
         return ordered[:limit], len(ordered) > limit
 

@@ -387,7 +387,7 @@ def _load_extra(text: str) -> dict[str, str]:
     return value if isinstance(value, dict) else {}
 
 
-def _stored(row: Any) -> StoredEvent:
+def stored_event(row: Any) -> StoredEvent:
     values = {name: getattr(row, name) for name in EVENT_FIELDS}
     values["kind"] = _enum(EventKind, values["kind"], EventKind.SYSTEM)
     values["severity"] = _enum(Severity, values["severity"], Severity.LOW)
@@ -515,13 +515,13 @@ class EventRows:
 
     def get(self, event_id: int) -> StoredEvent | None:
         row = self._session.execute(select(EVENTS).where(COLUMNS.id == event_id)).first()
-        return None if row is None else _stored(row)
+        return None if row is None else stored_event(row)
 
     def query(
         self, filters: EventFilters, sort: Sort = Sort(), offset: int = 0, limit: int = 100
     ) -> list[StoredEvent]:
         query = _ordered(select(EVENTS).where(*conditions(filters)), sort)
-        return [_stored(r) for r in self._session.execute(query.offset(offset).limit(limit))]
+        return [stored_event(r) for r in self._session.execute(query.offset(offset).limit(limit))]
 
     def count(self, filters: EventFilters) -> int:
         query = select(func.count()).select_from(EVENTS).where(*conditions(filters))
@@ -539,7 +539,7 @@ class EventRows:
         result = connection.execute(query)
         try:
             for row in result:
-                yield _stored(row)
+                yield stored_event(row)
         finally:
             result.close()
 
@@ -587,7 +587,7 @@ class EventRows:
         """Events stored after id ``after``, oldest first: a tail's next page."""
         query = select(EVENTS).where(COLUMNS.id > after, *conditions(filters))
         query = query.order_by(COLUMNS.id).limit(limit)
-        return [_stored(r) for r in self._session.execute(query)]
+        return [stored_event(r) for r in self._session.execute(query)]
 
     # -- retention: every delete is bounded, so each transaction stays short ----------
 
