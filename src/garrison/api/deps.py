@@ -6,9 +6,10 @@ the X-CSRF-Token header."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from garrison.auth import Capability, Principal
@@ -26,6 +27,24 @@ bearer = HTTPBearer(auto_error=False, description="An API key as a Bearer token"
 session_cookie = APIKeyCookie(
     name=SESSION_COOKIE, auto_error=False, description="The console session"
 )
+
+
+def set_session_cookie(response: Response, token: str, expires: datetime) -> None:
+    """The console session cookie: never readable by scripts, sent only over TLS and
+    only with requests from Garrison's own pages."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        secure=True,
+        samesite="strict",
+        expires=expires,
+        path="/",
+    )
+
+
+def clear_session_cookie(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
 
 
 def services(request: Request) -> Services:

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from garrison.api.deps import SESSION_COOKIE, CurrentPrincipal, client_address, services
+from garrison.api.deps import (
+    SESSION_COOKIE,
+    CurrentPrincipal,
+    clear_session_cookie,
+    client_address,
+    services,
+    set_session_cookie,
+)
 from garrison.api.routes import error_responses
 from garrison.api.schemas import Login, SessionOut
 from garrison.auth import Role
@@ -19,15 +26,7 @@ def login(
 ) -> SessionOut:
     user = svc.auth.login(body.username, body.password, client_address(request))
     session = svc.auth.open_session(user, client_address(request))
-    response.set_cookie(
-        SESSION_COOKIE,
-        session.token,
-        httponly=True,
-        secure=True,
-        samesite="strict",
-        expires=session.expires_at,
-        path="/",
-    )
+    set_session_cookie(response, session.token, session.expires_at)
     return SessionOut(
         username=user.username, role=Role(user.role), via="session", expires_at=session.expires_at
     )
@@ -46,5 +45,5 @@ def logout(
     if token:
         svc.auth.close_session(token, principal)
     response = Response(status_code=204)
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(response)
     return response

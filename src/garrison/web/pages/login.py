@@ -15,7 +15,12 @@ from fastapi import Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from garrison.api.deps import SESSION_COOKIE, client_address
+from garrison.api.deps import (
+    SESSION_COOKIE,
+    clear_session_cookie,
+    client_address,
+    set_session_cookie,
+)
 from garrison.errors import Unauthorized
 from garrison.services import Services
 from garrison.web import csrf
@@ -57,15 +62,7 @@ async def login(
         else:
             session = await run_in_threadpool(svc.auth.open_session, user, address)
             answer = RedirectResponse(target, status_code=303)
-            answer.set_cookie(
-                SESSION_COOKIE,
-                session.token,
-                httponly=True,
-                secure=True,
-                samesite="strict",
-                expires=session.expires_at,
-                path="/",
-            )
+            set_session_cookie(answer, session.token, session.expires_at)
             return answer
     return render(
         request,
@@ -86,5 +83,5 @@ async def logout(request: Request, user: Console) -> Response:
     if token:
         await run_in_threadpool(svc.auth.close_session, token, user.principal)
     answer = RedirectResponse("/login", status_code=303)
-    answer.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_session_cookie(answer)
     return answer
