@@ -64,7 +64,9 @@ fi
 https_port=$($garrison config port https)
 cat <<EOF
 
-Garrison is starting$([ -n "$fleet_pid" ] && echo " with $devices emulated IPS devices"). In another terminal:
+Garrison is starting$([ -n "$fleet_pid" ] && echo " with $devices emulated IPS devices").
+The console: https://127.0.0.1:$https_port/ (user admin, the password given at the first run).
+In another terminal:
   export GARRISON_DATA_DIR=$GARRISON_DATA_DIR
   .venv/bin/garrison events tail          # events as they arrive
   .venv/bin/garrison devices list         # the fleet and its health

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the peers the tests use are here and running: the command-line tools
-# (sslscan, openssl, nft, iptables-restore, net-snmp, rsyslog, logger, tshark) and the PostgreSQL
-# and MariaDB servers on 127.0.0.1:5432 and :3306. Safe to run again; it only acts on
-# what is missing.
+# (sslscan, openssl, nft, iptables-restore, net-snmp, rsyslog, logger, tshark), Chromium
+# for the console's browser tests, and the PostgreSQL and MariaDB servers on
+# 127.0.0.1:5432 and :3306. Safe to run again; it only acts on what is missing.
 set -euo pipefail
 
 need_apt=()
@@ -25,6 +25,10 @@ command -v freeradius >/dev/null || need_apt+=(freeradius)
 command -v radclient >/dev/null || need_apt+=(freeradius-utils)
 # Reads the pcap files of pcaps/* (and ipsim's packet traces) in the tests.
 command -v tshark >/dev/null || need_apt+=(tshark)
+# The console's browser tests drive Debian's Chromium headless (Playwright's own browser
+# download cannot work here), with fonts so the screenshots show text.
+command -v chromium >/dev/null || need_apt+=(chromium)
+dpkg -s fonts-liberation >/dev/null 2>&1 || need_apt+=(fonts-liberation)
 if ((${#need_apt[@]})); then
   echo "services: installing ${need_apt[*]}"
   apt-get update -qq

@@ -23,7 +23,8 @@ from markupsafe import Markup
 
 SVG_NS = "http://www.w3.org/2000/svg"
 WIDTH, HEIGHT = 720, 240
-LEFT, RIGHT, TOP, BOTTOM = 60, 12, 12, 30  # room for the axis labels
+# Room for the axis labels ("1,000 ms", and larger on phones).
+LEFT, RIGHT, TOP, BOTTOM = 76, 12, 12, 30
 X_LABELS = 6  # about this many times along the bottom
 
 Format = Callable[[float], str]
