@@ -2,13 +2,13 @@
 
 ID is the UUID-style device ID of `garrison.datatables.identifiers`; SHORT_ID is
 Garrison's device number (what ``pcaps/getByDevice?deviceId=`` takes). Every device in
-the inventory is managed (MANAGED 1). DV_VERSION is NULL until the filter-package issue
-tracks the Digital Vaccine on each device.
+the inventory is managed (MANAGED 1). DV_VERSION is the filter package (Digital Vaccine)
+version the poller read from the device's management API, NULL while unknown.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Integer, String, literal, null
+from sqlalchemy import Integer, func, literal
 
 from garrison.datatables.identifiers import device_id
 from garrison.datatables.model import INTEGER, STRING, Column, Table
@@ -28,7 +28,7 @@ DEVICE = Table(
         Column("SERIAL_NUMBER", STRING, 64, D.serial),
         Column("IP_ADDRESS", STRING, 45, D.address),
         Column("LOCATION", STRING, 128, D.location),
-        Column("DV_VERSION", STRING, 32, null().cast(String(32))),
+        Column("DV_VERSION", STRING, 32, func.nullif(D.filter_package_version, "")),
         Column("OS_VERSION", STRING, 64, D.os_version),
         Column("DEVICE_GROUP", STRING, 64, G.name),
         Column("MANAGED", INTEGER, sql=literal(1, Integer)),

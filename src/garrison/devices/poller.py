@@ -5,6 +5,10 @@ It is one component (``name = "poller"``) on the server's event loop, so it must
 hold the loop: SNMP is asynchronous, at most ``concurrency`` devices are asked at once,
 each device has a hard deadline, and every database write runs in a thread, a batch of
 samples per transaction.
+
+A device with a management URL is also asked its versions (filter package, TOS) over its
+HTTPS management API now and then (`VersionReader`); what it learns rides in the sample's
+identity, so it is stored by the same write.
 """
 
 from __future__ import annotations
@@ -14,12 +18,14 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from garrison.config.settings import PollerSettings
 from garrison.devices import mib
 from garrison.devices.health import CpuTicks, DecodeError, Thresholds, assess, summarize
+from garrison.devices.management import DeviceManagementClient, PinStore
 from garrison.devices.model import DeviceState
 from garrison.devices.service import DeviceService
 from garrison.devices.snmp_client import PollError, SnmpClient, SnmpTarget
@@ -27,6 +33,7 @@ from garrison.events import Event, EventBus, EventKind, Severity
 from garrison.metrics import Metrics
 from garrison.ratelog import RateLimitedLog
 from garrison.store.devices import DeviceRecord, HealthRecord, NewSample, StateChange
+from garrison.tls import DEFAULT_PROFILE
 
 if TYPE_CHECKING:
     from garrison.services import Services
@@ -41,6 +48,10 @@ PRUNE_EVERY_SECONDS = 3600.0
 # and that turn (a few milliseconds of SNMP encoding each) delays everything else on it.
 START_SPACING_SECONDS = 0.002
 PUBLISH_SLICE = 50  # events published per turn of the loop
+# Versions change when someone installs a filter package or an OS, rarely: a device's
+# management API is asked at most this often, whatever the poll interval.
+VERSIONS_EVERY_SECONDS = 300.0
+VERSIONS_TIMEOUT_SECONDS = 5.0  # the whole status call, TLS handshakes included
 SEVERITY_OF = {
     DeviceState.UNREACHABLE: Severity.MAJOR,
     DeviceState.DEGRADED: Severity.MINOR,
@@ -75,6 +86,88 @@ def state_event(change: StateChange) -> Event:
     )
 
 
+def learned_versions(
+    status: dict[str, Any], device: DeviceRecord, identity: dict[str, str]
+) -> dict[str, str]:
+    """The identity fields a management status teaches about ``device``: its filter
+    package version when it changed, and its TOS version as ``os_version`` only when
+    neither the record nor this poll's SNMP answer has one (SNMP's entPhysicalSoftwareRev
+    stays the source of record)."""
+    versions = status.get("versions")
+    if not isinstance(versions, dict):
+        return {}
+    learned: dict[str, str] = {}
+    package = versions.get("filter_package")
+    if isinstance(package, str) and package.strip() != device.filter_package_version:
+        learned["filter_package_version"] = package.strip()
+    tos = versions.get("tos")
+    if isinstance(tos, str) and not device.os_version and not identity.get("os_version"):
+        learned["os_version"] = tos.strip()
+    return {name: value for name, value in learned.items() if value}
+
+
+class VersionReader:
+    """Asks a device's management API for its versions, at most every ``every`` seconds
+    per device (and at once when its management URL changed), within ``timeout``.
+
+    A failure is logged at debug and costs the poll nothing: the management API is an
+    extra, and an unreachable device is already news through its SNMP health. A client is
+    made for each call and closed after it, so a large fleet holds no idle TLS connections
+    between calls (one call per device every few minutes; the handshake is cheap).
+    """
+
+    def __init__(
+        self,
+        *,
+        pins: PinStore | None = None,
+        tls_profile: str = DEFAULT_PROFILE,
+        every: float = VERSIONS_EVERY_SECONDS,
+        timeout: float = VERSIONS_TIMEOUT_SECONDS,
+    ) -> None:
+        self.pins = pins
+        self.tls_profile = tls_profile
+        self.every = every
+        self.timeout = timeout
+        self._asked: dict[int, tuple[str, float]] = {}  # device id -> (URL, monotonic time)
+
+    def due(self, device: DeviceRecord) -> bool:
+        if not device.mgmt_url:
+            return False
+        last = self._asked.get(device.id)
+        if last is None or last[0] != device.mgmt_url:
+            return True
+        return time.monotonic() - last[1] >= self.every
+
+    async def learn(self, device: DeviceRecord, sample: NewSample) -> NewSample:
+        """``sample`` with what the device's status teaches added to its identity; the
+        sample as it was when the device is down, not due, or does not answer."""
+        if not sample.reachable or not self.due(device):
+            return sample
+        # Stamped before asking: a device whose API is down is asked again in `every`.
+        self._asked[device.id] = (device.mgmt_url, time.monotonic())
+        try:
+            async with asyncio.timeout(self.timeout):
+                status = await self._status(device)
+        except Exception as exc:  # ManagementError, a timeout, or a surprise: all the same
+            log.debug("no versions from %s's management API: %s", device.name, exc)
+            return sample
+        learned = learned_versions(status, device, sample.identity)
+        if not learned:
+            return sample
+        return replace(sample, identity={**sample.identity, **learned})
+
+    async def _status(self, device: DeviceRecord) -> dict[str, Any]:
+        async with DeviceManagementClient(
+            device.mgmt_url,
+            secret=device.mgmt_secret,
+            username=device.mgmt_username,
+            pins=self.pins,
+            tls_profile=self.tls_profile,
+            timeout=self.timeout,
+        ) as client:
+            return await client.status()
+
+
 class DevicePoller:
     name = "poller"
 
@@ -86,6 +179,7 @@ class DevicePoller:
         bus: EventBus,
         metrics: Metrics,
         client: SnmpClient | None = None,
+        versions: VersionReader | None = None,
     ) -> None:
         self.devices = devices
         self.settings = settings
@@ -95,6 +189,7 @@ class DevicePoller:
         self.client = client or SnmpClient(
             timeout=settings.timeout_seconds, retries=settings.retries
         )
+        self.versions = versions or VersionReader()
         self.rounds = 0
         self._cpu_ticks: dict[int, CpuTicks] = {}
         # A device that stays down is news once every five minutes, not every poll.
@@ -113,8 +208,16 @@ class DevicePoller:
 
     @classmethod
     def of(cls, svc: Services) -> DevicePoller:
-        """The poller of a process's services, with its settings, bus and metrics."""
-        return cls(svc.devices, svc.settings.poller, bus=svc.bus, metrics=svc.metrics)
+        """The poller of a process's services, with its settings, bus and metrics; device
+        certificates pinned in the pin store the Responder uses."""
+        settings = svc.settings
+        versions = VersionReader(
+            pins=PinStore(settings.tls_dir / "device-pins.json"),
+            tls_profile=settings.tls.profile,
+        )
+        return cls(
+            svc.devices, settings.poller, bus=svc.bus, metrics=svc.metrics, versions=versions
+        )
 
     # -- component ------------------------------------------------------------------------
 
@@ -230,7 +333,12 @@ class DevicePoller:
             self.metrics.devices_by_state.labels(str(state)).set(counts.get(str(state), 0))
 
     async def sample(self, device: DeviceRecord) -> NewSample:
-        """Ask one device and judge its answer; never raises for a device's fault."""
+        """Ask one device and judge its answer, now and then also its versions; never
+        raises for a device's fault."""
+        return await self.versions.learn(device, await self._health(device))
+
+    async def _health(self, device: DeviceRecord) -> NewSample:
+        """The SNMP health poll of one device, timed and counted."""
         started = time.perf_counter()
         # A hard deadline: the GET, then a few GETBULK rounds, each with its own timeout.
         budget = self.settings.timeout_seconds * (self.settings.retries + 1) * 4 + 1.0

@@ -75,6 +75,9 @@ class Device(Base):
     model: Mapped[str] = mapped_column(String(128), default="")
     serial: Mapped[str] = mapped_column(String(64), default="")
     os_version: Mapped[str] = mapped_column(String(64), default="")
+    # The Digital Vaccine version, from the management API's status (the poller asks it
+    # now and then); the server default fills the rows that predate the column.
+    filter_package_version: Mapped[str] = mapped_column(String(64), default="", server_default="")
     state: Mapped[str] = mapped_column(String(16), default="unknown", index=True)
     state_reason: Mapped[str] = mapped_column(String(255), default="")
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -149,6 +152,7 @@ class DeviceRecord:
     last_change_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    filter_package_version: str = ""  # last: records built by hand may leave it out
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +175,7 @@ class HealthRecord:
 @dataclass(frozen=True, slots=True)
 class NewSample:
     """What the poller hands the store for one device: the sample and the identity the
-    device reported (empty strings leave the stored values alone)."""
+    device reported (`IDENTITY_FIELDS`; empty strings leave the stored values alone)."""
 
     device_id: int
     at: datetime
@@ -197,7 +201,17 @@ class StateChange:
     sample: HealthRecord
 
 
-IDENTITY_FIELDS = ("sys_name", "sys_descr", "sys_object_id", "model", "serial", "os_version")
+# What a poll may learn about a device: SNMP gives the first six, the management API's
+# status the filter package version.
+IDENTITY_FIELDS = (
+    "sys_name",
+    "sys_descr",
+    "sys_object_id",
+    "model",
+    "serial",
+    "os_version",
+    "filter_package_version",
+)
 _IDENTITY_LIMITS = {"sys_descr": 4000, "sys_name": 255, "sys_object_id": 255, "model": 128}
 
 

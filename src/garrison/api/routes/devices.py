@@ -112,6 +112,9 @@ class DeviceOut(BaseModel):
     model: str
     serial: str
     os_version: str
+    filter_package_version: str = Field(
+        description="the Digital Vaccine version, from the device's management API"
+    )
     state: DeviceState
     state_reason: str
     last_polled_at: datetime | None
@@ -144,6 +147,7 @@ class DeviceOut(BaseModel):
             model=d.model,
             serial=d.serial,
             os_version=d.os_version,
+            filter_package_version=d.filter_package_version,
             state=DeviceState(d.state),
             state_reason=d.state_reason,
             last_polled_at=d.last_polled_at,

@@ -42,12 +42,6 @@ def _services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-def filter_package(device: DeviceRecord) -> str:
-    """The filter package (Digital Vaccine) version the record holds; the poller does not
-    read it yet, so for now this is blank and the pages show a dash."""
-    return str(getattr(device, "filter_package_version", "") or "")
-
-
 # -- the list ----------------------------------------------------------------------------
 
 
@@ -94,7 +88,6 @@ def _list_context(svc: Services, user: ConsoleUser, q: ListQuery) -> dict[str, A
         "states": STATES,
         "filters": filters,
         "filter_error": error,
-        "package_of": filter_package,
         "query_of": _query_string,
     }
 
@@ -252,7 +245,6 @@ def _device_context(
     return {
         "device": device,
         "group": group,
-        "package": filter_package(device),
         "charts": charts,
         "ranges": offered,
     }
