@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -33,6 +32,7 @@ import requests
 import urllib3
 
 from garrison.ports import listeners
+from garrison.store.throwaway import throwaway_database
 
 HOST = "127.0.0.1"
 PASSWORD = "correct horse battery staple"
@@ -70,20 +70,8 @@ def database(url: str | None) -> Iterator[str | None]:
     if not url:
         yield None
         return
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    admin_url = make_url(url)
-    name = f"garrison_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
+    with throwaway_database(url, prefix="garrison_bench") as throwaway:
+        yield throwaway
 
 
 @dataclass

@@ -3,17 +3,17 @@ data directory, and a running Garrison server."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from garrison.config import Settings
 from garrison.store import Store, upgrade
+from garrison.store.throwaway import throwaway_database
 from tests.support import RunningServer, make_settings, start_server
 
 # The servers this kind of machine runs; .ci/run starts them when they are down.
@@ -29,24 +29,16 @@ SERVER_URLS = {
 
 def _server_database(backend: str) -> Iterator[str]:
     """Create a database of its own on the running server, yield its URL, drop it."""
-    admin_url = make_url(SERVER_URLS[backend])
-    name = f"garrison_test_{secrets.token_hex(4)}"
-    options = {"isolation_level": "AUTOCOMMIT"}
-    try:
-        admin = create_engine(admin_url, **options)
-        with admin.connect() as conn:
-            conn.execute(text(f"CREATE DATABASE {name}"))
-    except Exception as exc:  # the message says how to start it
-        pytest.fail(
-            f"{backend} at {admin_url.render_as_string()} is not reachable ({exc}); "
-            "start it as .ci/run does (scripts/services.sh)"
-        )
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_database(SERVER_URLS[backend], "garrison_test"))
+        except Exception as exc:  # the message says how to start it
+            shown = make_url(SERVER_URLS[backend]).render_as_string()
+            pytest.fail(
+                f"{backend} at {shown} is not reachable ({exc}); "
+                "start it as .ci/run does (scripts/services.sh)"
+            )
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql", "mariadb"])

@@ -31,6 +31,7 @@ import re
 from typing import Any
 
 from sqlalchemy import BigInteger, String, Text
+from sqlalchemy.exc import CompileError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -104,15 +105,20 @@ class extra_text(FunctionElement[str]):
         self.keys = _check_keys(tuple(keys))
 
 
+def _other_dialect(compiler: SQLCompiler) -> CompileError:
+    """These expressions exist only in the views, which only MariaDB and PostgreSQL get."""
+    return CompileError(
+        f"external database views are for MariaDB and PostgreSQL, not {compiler.dialect.name}"
+    )
+
+
 def _first(values: list[str]) -> str:
     return values[0] if len(values) == 1 else f"COALESCE({', '.join(values)})"
 
 
 @compiles(extra_text)
 def _extra_text_default(element: extra_text, compiler: SQLCompiler, **kw: Any) -> str:
-    raise NotImplementedError(
-        f"external database views are for MariaDB and PostgreSQL, not {compiler.dialect.name}"
-    )
+    raise _other_dialect(compiler)
 
 
 @compiles(extra_text, "mysql")
@@ -154,9 +160,7 @@ class text_address_high(_TextAddress):
 @compiles(text_address_low)
 @compiles(text_address_high)
 def _text_address_default(element: _TextAddress, compiler: SQLCompiler, **kw: Any) -> str:
-    raise NotImplementedError(
-        f"external database views are for MariaDB and PostgreSQL, not {compiler.dialect.name}"
-    )
+    raise _other_dialect(compiler)
 
 
 # The 32 hex digits of an IPv4-mapped IPv6 address start so (::ffff:a.b.c.d).
