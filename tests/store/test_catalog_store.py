@@ -16,7 +16,13 @@ from garrison.events.model import Action, Event, EventKind, Severity
 from garrison.events.writer import EventWriter
 from garrison.metrics import Metrics
 from garrison.store import Store
-from garrison.store.catalog import ActionSetRow, Catalog, ProfileRow, SegmentGroupRow
+from garrison.store.catalog import (
+    ActionSetRow,
+    ProfileRow,
+    SegmentGroupRow,
+    SegmentRow,
+    SignatureRow,
+)
 
 ME = Principal.local_cli()
 
@@ -77,17 +83,24 @@ def test_the_events_writer_records_each_new_signature_action_set_and_segment(
 
     asyncio.run(run())
     with store.transaction() as tx:
-        catalog = Catalog(tx.session)
-        signatures = catalog.signatures()
-        segments = catalog.segments(device.id)
+        signatures = tx.session.execute(
+            select(SignatureRow.number, SignatureRow.severity, SignatureRow.category).order_by(
+                SignatureRow.number
+            )
+        ).all()
+        segments = tx.session.execute(
+            select(SegmentRow.segment_index, SegmentRow.name, SegmentRow.ports)
+            .where(SegmentRow.device_id == device.id)
+            .order_by(SegmentRow.segment_index)
+        ).all()
         action_sets = set(tx.session.scalars(select(ActionSetRow.name)))
-    assert [(s.number, s.severity, s.category) for s in signatures] == [
+    assert [tuple(s) for s in signatures] == [
         (42, 4, "Exploits"),
         (7610, 4, "Exploits"),
         (13012, 4, "Exploits"),
     ]
     # Device 999 does not exist: its segment has nowhere to go, its signature is kept.
-    assert [(s.segment_index, s.name, s.ports) for s in segments] == [
+    assert [tuple(s) for s in segments] == [
         (1, "Segment 1-1 (A > B)", "1A 1B"),
         (3, "Segment 1-3 (A > B)", "3A 3B"),
     ]

@@ -9,7 +9,6 @@ writer calls in each batch's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import (
@@ -115,27 +114,8 @@ ACTION_SETS = ActionSetRow.__table__
 SEGMENTS = SegmentRow.__table__
 
 
-@dataclass(frozen=True, slots=True)
-class SignatureRecord:
-    id: str
-    number: int | None
-    name: str
-    severity: int
-    category: str
-    protocol: str
-
-
-@dataclass(frozen=True, slots=True)
-class SegmentRecord:
-    id: str
-    device_id: int
-    segment_index: int
-    name: str
-    ports: str
-
-
 class Catalog:
-    """Reads the catalog and records what the events writer learned."""
+    """Records what the events writer learned (the data-access tables read the rows)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -215,30 +195,3 @@ class Catalog:
                     for s in segments
                 ],
             )
-
-    def signatures(self, limit: int = 10_000) -> list[SignatureRecord]:
-        rows = self.session.execute(
-            select(
-                SignatureRow.id,
-                SignatureRow.number,
-                SignatureRow.name,
-                SignatureRow.severity,
-                SignatureRow.category,
-                SignatureRow.protocol,
-            )
-            .order_by(SignatureRow.number, SignatureRow.id)
-            .limit(limit)
-        )
-        return [SignatureRecord(*row) for row in rows]
-
-    def segments(self, device_id: int | None = None) -> list[SegmentRecord]:
-        query = select(
-            SegmentRow.id,
-            SegmentRow.device_id,
-            SegmentRow.segment_index,
-            SegmentRow.name,
-            SegmentRow.ports,
-        ).order_by(SegmentRow.device_id, SegmentRow.segment_index)
-        if device_id is not None:
-            query = query.where(SegmentRow.device_id == device_id)
-        return [SegmentRecord(*row) for row in self.session.execute(query)]
